@@ -1,0 +1,41 @@
+import type { AppEvents, CustomDomain, StoredCertificate } from '../core/index.ts';
+import type { Store } from '../store/index.ts';
+import type { KeyCipher } from '../certs/index.ts';
+import type { CertCache, HostRouter } from '../edge/index.ts';
+
+/**
+ * Keeps the edge's in-memory certificates and host routes equal to the store: a custom domain's
+ * hosts are served once it is active with a valid certificate, and stop being served when it is
+ * removed or replaced. Certificate changes reach the edge without a restart.
+ */
+export class EdgeSync {
+  constructor(private readonly deps: { store: Store; certs: CertCache; router: HostRouter; cipher: KeyCipher; events: AppEvents }) {}
+
+  /** Loads every active domain's certificate, then follows certificate and domain events. */
+  async start(): Promise<void> {
+    const { store, events } = this.deps;
+    for (const d of await store.domains.listLive()) {
+      const cert = await store.certificates.currentFor(d.id);
+      if (cert) this.installCert(cert);
+      if (d.state.kind === 'active') this.route(d);
+    }
+    events.on('cert.obtained', ({ certificate }) => this.installCert(certificate));
+    events.on('domain.changed', ({ domain }) => this.onDomainChanged(domain));
+  }
+
+  private onDomainChanged(d: CustomDomain): void {
+    if (d.state.kind === 'active') this.route(d);
+    if (d.state.kind === 'removed' || d.state.kind === 'replaced') {
+      this.deps.router.remove({ cdnHost: d.hosts.cdn, apiHost: d.hosts.api });
+      this.deps.certs.remove([d.hosts.cdn, d.hosts.api]);
+    }
+  }
+
+  private route(d: CustomDomain): void {
+    this.deps.router.add({ kind: 'custom', domainId: d.id, cdnHost: d.hosts.cdn, apiHost: d.hosts.api, sourceIds: new Set(d.sourceIds) });
+  }
+
+  private installCert(c: StoredCertificate): void {
+    this.deps.certs.install({ id: c.id, names: c.names, certPem: c.certPem, chainPem: c.chainPem, keyPem: this.deps.cipher.decrypt(c.keySealed), notAfter: c.notAfter });
+  }
+}

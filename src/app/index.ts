@@ -1,0 +1,1 @@
+export { startFirstparty, type Running, type StartOptions } from './start.ts';

@@ -1,0 +1,232 @@
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { resolve } from 'node:path';
+import { AppError, parseHostname, type Hostname } from '../core/index.ts';
+import { ConfigErrors } from './errors.ts';
+
+/** A listening or target address. */
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** One of our nameservers as published in every delegated zone. */
+export interface NameserverConfig {
+  /** Its hostname (the NS record target). */
+  readonly name: Hostname;
+}
+
+/**
+ * The whole configuration of a firstparty process, validated and deep-frozen. Built once by
+ * {@link loadConfig}; nothing else reads the environment.
+ */
+export interface Config {
+  /** Folder for the SQLite database, local CA, master key and admin token. Default `./data`. */
+  readonly dataDir: string;
+  /** Bearer token of the operator on the admin API. Default: generated once into `<dataDir>/admin-token`. */
+  readonly adminToken: string | null;
+  readonly admin: { readonly listen: HostPort };
+  readonly dns: {
+    /** Where the authoritative server listens (UDP and TCP). Default `127.0.0.1:5300`. */
+    readonly listen: readonly HostPort[];
+    /** Our NS set, published at every zone apex. Default `ns1.firstparty.localhost`, `ns2.firstparty.localhost`. */
+    readonly nameservers: readonly Hostname[];
+    /** SOA RNAME. Default `hostmaster.<first nameserver's parent>`. */
+    readonly hostmaster: string;
+  };
+  readonly edge: {
+    /** HTTPS listen address. Default `127.0.0.1:8443`. */
+    readonly listen: HostPort;
+    /** Addresses published as A records of the CDN and API hosts. Default `127.0.0.1`. */
+    readonly ipv4: readonly string[];
+    /** Addresses published as AAAA records. Default none. */
+    readonly ipv6: readonly string[];
+    /** Labels of the two hosts inside a custom domain. Default `cdn` and `api`. */
+    readonly cdnLabel: string;
+    readonly apiLabel: string;
+    /** The operator's default hosts, serving every source. Default `cdn.firstparty.localhost` / `api.firstparty.localhost`. */
+    readonly defaultCdnHost: Hostname;
+    readonly defaultApiHost: Hostname;
+  };
+  readonly acme: {
+    /** ACME directory URL; null → the built-in local CA issues certificates. Default null. */
+    readonly directoryUrl: string | null;
+    /** PEM file of extra CAs trusted for the directory's HTTPS (e.g. Pebble's). Default none. */
+    readonly caBundlePath: string | null;
+    readonly contactEmail: string | null;
+    /** CAA `issue` values published in every zone. Default `letsencrypt.org` with ACME, none with the local CA. */
+    readonly caaIdentities: readonly string[];
+  };
+  readonly delegation: {
+    /** Recursive resolver used for delegation checks. Default: first nameserver of /etc/resolv.conf. */
+    readonly resolver: HostPort;
+    /** First delay between delegation checks (ms). Default 2000. */
+    readonly pollInitialMs: number;
+    /** Largest delay between checks (ms). Default 300000 (5 min). */
+    readonly pollMaxMs: number;
+  };
+  /** Plans that include custom domains. Default `business`. */
+  readonly customDomainPlans: readonly string[];
+  /** Peers whose X-Forwarded-For is believed. Default none. */
+  readonly trustedProxies: readonly string[];
+  /** Log level for pino. Default `info`. */
+  readonly logLevel: string;
+}
+
+/** Raw settings as they come from a JSON file or the environment, before validation. */
+type Raw = Record<string, string | undefined>;
+
+/** The environment variables firstparty reads, with their meaning (also rendered in the README). */
+export const ENV_VARS: Readonly<Record<string, string>> = {
+  FIRSTPARTY_CONFIG: 'path of a JSON file with any of the keys below (env wins)',
+  FIRSTPARTY_DATA_DIR: 'data folder (default ./data)',
+  FIRSTPARTY_ADMIN_TOKEN: 'operator bearer token (default: generated into <data>/admin-token)',
+  FIRSTPARTY_ADMIN_LISTEN: 'admin API host:port (default 127.0.0.1:4100)',
+  FIRSTPARTY_DNS_LISTEN: 'comma-separated host:port for DNS, UDP+TCP (default 127.0.0.1:5300)',
+  FIRSTPARTY_NAMESERVERS: 'comma-separated NS hostnames (default ns1.firstparty.localhost,ns2.firstparty.localhost)',
+  FIRSTPARTY_HOSTMASTER: 'SOA RNAME (default hostmaster.<parent of first NS>)',
+  FIRSTPARTY_EDGE_LISTEN: 'HTTPS host:port (default 127.0.0.1:8443)',
+  FIRSTPARTY_EDGE_IPV4: 'comma-separated A addresses of the hosts (default 127.0.0.1)',
+  FIRSTPARTY_EDGE_IPV6: 'comma-separated AAAA addresses (default none)',
+  FIRSTPARTY_CDN_LABEL: 'label of the CDN host (default cdn)',
+  FIRSTPARTY_API_LABEL: 'label of the API host (default api)',
+  FIRSTPARTY_DEFAULT_CDN_HOST: 'operator CDN host (default cdn.firstparty.localhost)',
+  FIRSTPARTY_DEFAULT_API_HOST: 'operator API host (default api.firstparty.localhost)',
+  FIRSTPARTY_ACME_DIRECTORY: 'ACME directory URL (default: none, local CA)',
+  FIRSTPARTY_ACME_CA_BUNDLE: 'PEM file trusted for the ACME directory HTTPS',
+  FIRSTPARTY_ACME_EMAIL: 'ACME account contact email',
+  FIRSTPARTY_CAA: 'comma-separated CAA issuer domains (default letsencrypt.org with ACME, none otherwise)',
+  FIRSTPARTY_RESOLVER: 'resolver host:port for delegation checks (default from /etc/resolv.conf)',
+  FIRSTPARTY_DELEGATION_POLL_MS: 'first delegation poll delay in ms (default 2000)',
+  FIRSTPARTY_DELEGATION_POLL_MAX_MS: 'largest delegation poll delay in ms (default 300000)',
+  FIRSTPARTY_PLANS: 'comma-separated plans that include custom domains (default business)',
+  FIRSTPARTY_TRUSTED_PROXIES: 'comma-separated proxy IPs whose X-Forwarded-For is believed',
+  FIRSTPARTY_LOG_LEVEL: 'pino level (default info)',
+};
+
+/**
+ * Reads the configuration once from an optional JSON file (`FIRSTPARTY_CONFIG` or `opts.file`,
+ * keys named like the environment variables) and `env` (which wins), validates it and returns it
+ * deep-frozen. Throws {@link AppError} `ERR_CONFIG_INVALID` naming the offending setting.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv, opts: { file?: string; cwd?: string; resolvConf?: string } = {}): Config {
+  const raw: Raw = { ...readFileRaw(opts.file ?? env.FIRSTPARTY_CONFIG), ...pickEnv(env) };
+  const cwd = opts.cwd ?? process.cwd();
+  const nameservers = list(raw.FIRSTPARTY_NAMESERVERS, 'ns1.firstparty.localhost,ns2.firstparty.localhost').map((n) => host(n, 'FIRSTPARTY_NAMESERVERS'));
+  const directoryUrl = raw.FIRSTPARTY_ACME_DIRECTORY || null;
+  if (directoryUrl !== null && !/^https?:\/\//.test(directoryUrl)) invalid('FIRSTPARTY_ACME_DIRECTORY', 'must be an http(s) URL');
+  const pollInitialMs = int(raw.FIRSTPARTY_DELEGATION_POLL_MS, 2000, 'FIRSTPARTY_DELEGATION_POLL_MS');
+  const config: Config = {
+    dataDir: resolve(cwd, raw.FIRSTPARTY_DATA_DIR || './data'),
+    adminToken: raw.FIRSTPARTY_ADMIN_TOKEN || null,
+    admin: { listen: hostPort(raw.FIRSTPARTY_ADMIN_LISTEN || '127.0.0.1:4100', 'FIRSTPARTY_ADMIN_LISTEN') },
+    dns: {
+      listen: list(raw.FIRSTPARTY_DNS_LISTEN, '127.0.0.1:5300').map((s) => hostPort(s, 'FIRSTPARTY_DNS_LISTEN')),
+      nameservers,
+      hostmaster: raw.FIRSTPARTY_HOSTMASTER || `hostmaster.${nameservers[0]!.split('.').slice(1).join('.')}`,
+    },
+    edge: {
+      listen: hostPort(raw.FIRSTPARTY_EDGE_LISTEN || '127.0.0.1:8443', 'FIRSTPARTY_EDGE_LISTEN'),
+      ipv4: list(raw.FIRSTPARTY_EDGE_IPV4, '127.0.0.1').map((a) => ip(a, 4, 'FIRSTPARTY_EDGE_IPV4')),
+      ipv6: list(raw.FIRSTPARTY_EDGE_IPV6, '').map((a) => ip(a, 6, 'FIRSTPARTY_EDGE_IPV6')),
+      cdnLabel: label(raw.FIRSTPARTY_CDN_LABEL || 'cdn', 'FIRSTPARTY_CDN_LABEL'),
+      apiLabel: label(raw.FIRSTPARTY_API_LABEL || 'api', 'FIRSTPARTY_API_LABEL'),
+      defaultCdnHost: host(raw.FIRSTPARTY_DEFAULT_CDN_HOST || 'cdn.firstparty.localhost', 'FIRSTPARTY_DEFAULT_CDN_HOST'),
+      defaultApiHost: host(raw.FIRSTPARTY_DEFAULT_API_HOST || 'api.firstparty.localhost', 'FIRSTPARTY_DEFAULT_API_HOST'),
+    },
+    acme: {
+      directoryUrl,
+      caBundlePath: raw.FIRSTPARTY_ACME_CA_BUNDLE ? resolve(cwd, raw.FIRSTPARTY_ACME_CA_BUNDLE) : null,
+      contactEmail: raw.FIRSTPARTY_ACME_EMAIL || null,
+      caaIdentities: list(raw.FIRSTPARTY_CAA, directoryUrl ? 'letsencrypt.org' : ''),
+    },
+    delegation: {
+      resolver: hostPort(raw.FIRSTPARTY_RESOLVER || systemResolver(opts.resolvConf ?? '/etc/resolv.conf'), 'FIRSTPARTY_RESOLVER', 53),
+      pollInitialMs,
+      pollMaxMs: int(raw.FIRSTPARTY_DELEGATION_POLL_MAX_MS, Math.max(300_000, pollInitialMs), 'FIRSTPARTY_DELEGATION_POLL_MAX_MS'),
+    },
+    customDomainPlans: list(raw.FIRSTPARTY_PLANS, 'business').map((p) => p.toLowerCase()),
+    trustedProxies: list(raw.FIRSTPARTY_TRUSTED_PROXIES, '').map((a) => ip(a, 0, 'FIRSTPARTY_TRUSTED_PROXIES')),
+    logLevel: raw.FIRSTPARTY_LOG_LEVEL || 'info',
+  };
+  return deepFreeze(config);
+}
+
+function pickEnv(env: NodeJS.ProcessEnv): Raw {
+  return Object.fromEntries(Object.keys(ENV_VARS).filter((k) => env[k] !== undefined && env[k] !== '').map((k) => [k, env[k]]));
+}
+
+function readFileRaw(file: string | undefined): Raw {
+  if (!file) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new AppError(ConfigErrors.FILE_UNREADABLE, `cannot read configuration file ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) invalid(file, 'must hold a JSON object');
+  const raw: Raw = {};
+  for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
+    if (!(k in ENV_VARS)) invalid(k, `unknown setting in ${file}`);
+    raw[k] = Array.isArray(v) ? v.join(',') : String(v);
+  }
+  return raw;
+}
+
+function invalid(setting: string, why: string): never {
+  throw new AppError(ConfigErrors.INVALID, `${setting}: ${why}`, { details: { setting } });
+}
+
+function list(v: string | undefined, dflt: string): string[] {
+  return (v ?? dflt).split(',').map((s) => s.trim()).filter((s) => s !== '');
+}
+
+function int(v: string | undefined, dflt: number, setting: string): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) invalid(setting, `"${v}" is not a non-negative integer`);
+  return n;
+}
+
+function host(v: string, setting: string): Hostname {
+  const r = parseHostname(v);
+  if (!r.ok) invalid(setting, r.message);
+  return r.value;
+}
+
+function label(v: string, setting: string): string {
+  if (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(v)) invalid(setting, `"${v}" is not a DNS label`);
+  return v;
+}
+
+function ip(v: string, family: 0 | 4 | 6, setting: string): string {
+  const f = isIP(v);
+  if (f === 0 || (family !== 0 && f !== family)) invalid(setting, `"${v}" is not an IPv${family || '4/6'} address`);
+  return v;
+}
+
+/** Parses `host:port`, `[v6]:port`, or a bare host when `defaultPort` is given. */
+export function hostPort(v: string, setting: string, defaultPort?: number): HostPort {
+  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(v) ?? /^([^:]+)(?::(\d+))?$/.exec(v);
+  const port = m?.[2] !== undefined ? Number(m[2]) : defaultPort;
+  if (!m || port === undefined || !Number.isInteger(port) || port < 0 || port > 65535) invalid(setting, `"${v}" is not host:port`);
+  return { host: m[1]!, port };
+}
+
+function systemResolver(path: string): string {
+  try {
+    const m = /^\s*nameserver\s+(\S+)/m.exec(readFileSync(path, 'utf8'));
+    if (m) return isIP(m[1]!) === 6 ? `[${m[1]}]:53` : `${m[1]}:53`;
+  } catch {
+    // No resolv.conf (containers): fall through to loopback, which the operator can override.
+  }
+  return '127.0.0.1:53';
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}

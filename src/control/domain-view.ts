@@ -1,0 +1,39 @@
+import type { CustomDomain, DomainHistoryEntry, Hostname, StoredCertificate } from '../core/index.ts';
+
+/** What the admin API shows of a custom domain. */
+export interface DomainView {
+  readonly id: string;
+  readonly workspaceId: string;
+  readonly domain: string;
+  readonly state: string;
+  /** Machine-readable reason of the current state (why it waits or failed), or null. */
+  readonly reason: string | null;
+  readonly message: string | null;
+  /** The NS records to add at the parent zone. */
+  readonly nameservers: readonly string[];
+  readonly nsRecords: readonly string[];
+  readonly hosts: { readonly cdn: string; readonly api: string };
+  readonly sourceIds: readonly string[];
+  readonly certificate: { readonly issuer: string; readonly serial: string; readonly notBefore: string; readonly notAfter: string; readonly names: readonly string[] } | null;
+  readonly nextCheckAt: string | null;
+  readonly history: ReadonlyArray<{ readonly at: string; readonly from: string | null; readonly to: string; readonly reason: string; readonly message: string }>;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+/** Builds the {@link DomainView} of a domain from its record, current certificate and history. */
+export function toDomainView(d: CustomDomain, nameservers: readonly Hostname[], cert: StoredCertificate | undefined, history: readonly DomainHistoryEntry[]): DomainView {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const s = d.state;
+  const reason = s.kind === 'failed' ? s.reason : s.kind === 'awaiting_delegation' ? (s.lastCheck?.reason ?? 'awaiting_ns_records') : null;
+  const message = s.kind === 'failed' ? s.message : s.kind === 'awaiting_delegation'
+    ? (s.lastCheck?.message ?? `add NS records for ${d.domain} at its parent zone pointing to ${nameservers.join(', ')}`) : null;
+  return {
+    id: d.id, workspaceId: d.workspaceId, domain: d.domain, state: s.kind, reason, message,
+    nameservers, nsRecords: nameservers.map((ns) => `${d.domain}. IN NS ${ns}.`), hosts: d.hosts, sourceIds: d.sourceIds,
+    certificate: cert ? { issuer: cert.issuer, serial: cert.serialHex, notBefore: iso(cert.notBefore), notAfter: iso(cert.notAfter), names: cert.names } : null,
+    nextCheckAt: d.nextCheckAt === null ? null : iso(d.nextCheckAt),
+    history: history.map((h) => ({ at: iso(h.at), from: h.from, to: h.to, reason: h.reason, message: h.message })),
+    createdAt: iso(d.createdAt), updatedAt: iso(d.updatedAt),
+  };
+}

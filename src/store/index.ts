@@ -1,0 +1,3 @@
+export type * from './types.ts';
+export { openSqliteStore } from './sqlite-store.ts';
+export { SqliteEventLog } from './sqlite-event-log.ts';
