@@ -1,0 +1,181 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { crypto as acmeCrypto, type Authorization, type Client, type Order } from 'acme-client';
+import { AppError, hostnameUnchecked, type Hostname } from '../core/index.ts';
+import { abortedError, acmeCall } from './acme-call.ts';
+import { acmeProblemError, parseAcmeProblem } from './acme-problem.ts';
+import type { AcmeRequestContext } from './acme-transport.ts';
+import { certificateInfo, splitPemCertificates } from './cert-info.ts';
+import { CertsErrors } from './errors.ts';
+import type { Dns01Publisher, IssuedCertificate, IssueOptions, Logger } from './types.ts';
+
+/** What one order needs besides the account's client. */
+export interface OrderEnv {
+  readonly directoryUrl: string;
+  readonly dns01: Dns01Publisher;
+  readonly logger: Logger;
+  /** Give up when the order has not reached `valid` this long after it was created. */
+  readonly orderTimeoutMs: number;
+}
+
+type Challenge = Authorization['challenges'][number];
+type OrderStatus = Order['status'];
+interface PublishedRecord {
+  readonly name: Hostname;
+  readonly value: string;
+}
+
+/** First and largest wait between polls of an order (RFC 8555 §7.5.1: clients poll). */
+const POLL_FIRST_MS = 50;
+const POLL_MAX_MS = 2_000;
+/** A CA's `Retry-After` on a poll is honoured up to this much. */
+const POLL_RETRY_AFTER_CAP_MS = 10_000;
+/** CAB Forum BR §7.1.4.3: a subject CN, when present, is one of the SANs and at most 64 characters. */
+const MAX_CN_LENGTH = 64;
+
+/**
+ * Runs one ACME order for `names` over DNS-01 (RFC 8555 §7.4, §8.4): create the order, publish
+ * `_acme-challenge.<name>` TXT for each pending authorization, tell the CA to validate, wait for
+ * `ready`, withdraw the records, finalize with a CSR from a fresh ECDSA P-256 key, wait for
+ * `valid` and download the chain. Every published record is withdrawn, on failure too. The
+ * records are not pre-checked through DNS (what acme-client's `skipChallengeVerification` skips):
+ * `dns01.publish` resolves once our own servers answer them, and a system-resolver check would
+ * only add delay.
+ */
+export async function runOrder(env: OrderEnv, client: Client, ctx: AcmeRequestContext, names: readonly Hostname[], opts: IssueOptions): Promise<IssuedCertificate> {
+  const deadline = Date.now() + env.orderTimeoutMs;
+  const order = await acmeCall(ctx, 'create order', () => client.createOrder({ identifiers: names.map((value) => ({ type: 'dns', value })) }));
+  opts.onProgress?.({ kind: 'order_created' });
+  env.logger.info({ orderUrl: order.url, names }, 'ACME order created');
+  const published: PublishedRecord[] = [];
+  try {
+    const challenges = await publishChallenges(env, client, ctx, order, published, opts);
+    for (const challenge of challenges) {
+      await acmeCall(ctx, 'respond to challenge', () => client.completeChallenge(challenge));
+    }
+    const ready = await waitForOrder(client, ctx, order, 'ready', deadline);
+    opts.onProgress?.({ kind: 'validated' });
+    await withdrawAll(env, published);
+    return await finalizeAndDownload(env, client, ctx, ready, names, deadline, opts);
+  } finally {
+    await withdrawAll(env, published);
+  }
+}
+
+/** Publishes the DNS-01 record of every pending authorization; returns the challenges still to answer. */
+async function publishChallenges(env: OrderEnv, client: Client, ctx: AcmeRequestContext, order: Order, published: PublishedRecord[], opts: IssueOptions): Promise<Challenge[]> {
+  const authorizations = await acmeCall(ctx, 'fetch authorizations', () => client.getAuthorizations(order));
+  const challenges: Challenge[] = [];
+  for (const authz of authorizations) {
+    // A CA may reuse an authorization it validated recently (RFC 8555 §7.1.4): nothing to do.
+    if (authz.status === 'valid') continue;
+    const challenge = authz.challenges.find((c) => c.type === 'dns-01');
+    if (challenge === undefined) {
+      throw new AppError(CertsErrors.ACME_FAILED, `the CA offers no dns-01 challenge for ${authz.identifier.value}`, { details: { step: 'select challenge', identifier: authz.identifier } });
+    }
+    // RFC 8555 §8.4: base64url(SHA-256(key authorization)) at _acme-challenge.<domain>.
+    const record = { name: hostnameUnchecked(`_acme-challenge.${authz.identifier.value}`), value: await client.getChallengeKeyAuthorization(challenge) };
+    published.push(record);
+    await env.dns01.publish(record.name, record.value);
+    opts.onProgress?.({ kind: 'challenge_published', name: record.name });
+    // A reused pending authorization may already be under validation: asking again is an error.
+    if (challenge.status === 'pending') challenges.push(challenge);
+  }
+  return challenges;
+}
+
+async function finalizeAndDownload(env: OrderEnv, client: Client, ctx: AcmeRequestContext, order: Order, names: readonly Hostname[], deadline: number, opts: IssueOptions): Promise<IssuedCertificate> {
+  const keyPem = await acmeCrypto.createPrivateEcdsaKey('P-256');
+  const commonName = names[0]!.length <= MAX_CN_LENGTH ? { commonName: names[0]! } : {};
+  const [, csr] = await acmeCrypto.createCsr({ ...commonName, altNames: [...names] }, keyPem);
+  const finalizing = await acmeCall(ctx, 'finalize order', () => client.finalizeOrder(order, csr));
+  const valid = finalizing.status === 'valid' ? finalizing : await waitForOrder(client, ctx, finalizing, 'valid', deadline);
+  opts.onProgress?.({ kind: 'finalized' });
+  const chain = await acmeCall(ctx, 'download certificate', () => client.getCertificate(valid));
+  opts.onProgress?.({ kind: 'downloaded' });
+  const issued = toIssuedCertificate(chain, keyPem.toString(), names, valid.certificate, env.directoryUrl);
+  env.logger.info({ names, serialHex: issued.serialHex, notAfter: issued.notAfter }, 'ACME certificate issued');
+  return issued;
+}
+
+/**
+ * Polls the order until it reaches `target` (`ready` after validation, `valid` after
+ * finalization; RFC 8555 §7.1.6). `invalid` throws the failing authorization's problem; the
+ * deadline throws `ERR_CERTS_ACME_TIMEOUT`.
+ */
+async function waitForOrder(client: Client, ctx: AcmeRequestContext, order: Order, target: 'ready' | 'valid', deadline: number): Promise<Order> {
+  const stillWorking: readonly OrderStatus[] = target === 'ready' ? ['pending'] : ['ready', 'processing'];
+  let delayMs = POLL_FIRST_MS;
+  for (;;) {
+    ctx.retryAfterMs = null;
+    const current = await acmeCall(ctx, 'poll order', () => client.getOrder(order));
+    if (current.status === target) return current;
+    if (current.status === 'invalid') throw await invalidOrderError(client, ctx, current);
+    if (!stillWorking.includes(current.status)) {
+      throw new AppError(CertsErrors.ACME_FAILED, `ACME order is ${current.status}, expected ${target}`, { details: { step: 'poll order', status: current.status } });
+    }
+    const waitMs = Math.max(delayMs, Math.min(ctx.retryAfterMs ?? 0, POLL_RETRY_AFTER_CAP_MS));
+    if (Date.now() + waitMs > deadline) {
+      throw new AppError(CertsErrors.ACME_TIMEOUT, `ACME order still ${current.status} at the deadline`, { details: { step: 'poll order', status: current.status, orderUrl: order.url } });
+    }
+    await pause(ctx, waitMs);
+    delayMs = Math.min(POLL_MAX_MS, delayMs * 2);
+  }
+}
+
+/** The error of an invalid order: the first invalid authorization's challenge problem, else the order's. */
+async function invalidOrderError(client: Client, ctx: AcmeRequestContext, order: Order): Promise<AppError> {
+  const authorizations = await acmeCall(ctx, 'fetch authorizations', () => client.getAuthorizations(order));
+  for (const authz of authorizations.filter((a) => a.status === 'invalid')) {
+    const failed = authz.challenges.find((c) => c.status === 'invalid' && c.error !== undefined);
+    const problem = parseAcmeProblem(failed?.error);
+    if (problem !== null) return acmeProblemError({ identifier: authz.identifier, ...problem }, `validate ${authz.identifier.value}`);
+  }
+  const problem = parseAcmeProblem(order.error);
+  if (problem !== null) return acmeProblemError(problem, 'order');
+  return new AppError(CertsErrors.ACME_FAILED, 'ACME order became invalid without a stated reason', { details: { step: 'poll order', orderUrl: order.url } });
+}
+
+async function pause(ctx: AcmeRequestContext, ms: number): Promise<void> {
+  try {
+    await sleep(ms, undefined, ctx.signal === undefined ? {} : { signal: ctx.signal });
+  } catch (err) {
+    if (ctx.signal?.aborted) throw abortedError(ctx.signal, 'poll order');
+    throw err;
+  }
+}
+
+async function withdrawAll(env: OrderEnv, published: PublishedRecord[]): Promise<void> {
+  for (const record of published.splice(0)) {
+    try {
+      await env.dns01.withdraw(record.name, record.value);
+    } catch (err) {
+      // The certificate outcome does not depend on cleanup; a leftover TXT record is harmless
+      // and is reported so that it can be removed.
+      env.logger.error({ err, name: record.name }, 'could not withdraw DNS-01 record');
+    }
+  }
+}
+
+/** Splits the downloaded chain into leaf and intermediates and reads the leaf's facts. */
+function toIssuedCertificate(chainPem: string, keyPem: string, names: readonly Hostname[], certUrl: string | undefined, directoryUrl: string): IssuedCertificate {
+  const [leaf, ...intermediates] = splitPemCertificates(chainPem);
+  if (leaf === undefined) throw new AppError(CertsErrors.ACME_FAILED, 'the CA returned no certificate', { details: { step: 'download certificate' } });
+  const info = certificateInfo(leaf);
+  const missing = names.filter((n) => !info.names.includes(n));
+  if (missing.length > 0) {
+    throw new AppError(CertsErrors.ACME_FAILED, `the issued certificate lacks ${missing.join(', ')}`, { details: { step: 'download certificate', missing } });
+  }
+  return {
+    certPem: leaf,
+    chainPem: intermediates.join(''),
+    keyPem,
+    names: [...names],
+    serialHex: info.serialHex,
+    issuer: info.issuer,
+    notBefore: info.notBefore,
+    notAfter: info.notAfter,
+    issuerKind: 'acme',
+    ...(certUrl === undefined ? {} : { acmeCertUrl: certUrl }),
+    directoryUrl,
+  };
+}

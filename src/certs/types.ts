@@ -1,0 +1,90 @@
+import type { Hostname } from '../core/index.ts';
+
+/** The pino-like logger the issuers write to: `(fields, message)` or `(message)`. */
+export interface Logger {
+  info(obj: object | string, msg?: string): void;
+  warn(obj: object | string, msg?: string): void;
+  error(obj: object | string, msg?: string): void;
+  debug(obj: object | string, msg?: string): void;
+}
+
+/** A logger that drops everything; the default when none is injected. */
+export const silentLogger: Logger = { info() {}, warn() {}, error() {}, debug() {} };
+
+/**
+ * Publishes and withdraws DNS-01 TXT records (RFC 8555 §8.4). Implemented by the DNS capability:
+ * `publish` resolves only once the record is persisted and served by every authoritative server
+ * of ours; `withdraw` removes exactly that value (other values at the same name stay). Both are
+ * idempotent. `name` is the full record name, `_acme-challenge.<host>`.
+ */
+export interface Dns01Publisher {
+  publish(name: Hostname, value: string): Promise<void>;
+  withdraw(name: Hostname, value: string): Promise<void>;
+}
+
+/** A certificate as an issuer returns it: PEM text plus the facts read from the leaf. */
+export interface IssuedCertificate {
+  /** The leaf certificate only (one PEM block). */
+  readonly certPem: string;
+  /** Intermediates, leaf's issuer first (PEM blocks, possibly empty for the local CA). */
+  readonly chainPem: string;
+  /** PKCS#8 PEM of the leaf's ECDSA P-256 private key, in clear: seal it with a KeyCipher before storing. */
+  readonly keyPem: string;
+  /** The DNS names the certificate covers (its SAN dNSNames, in request order). */
+  readonly names: Hostname[];
+  /** Serial number, lowercase hex without separators. */
+  readonly serialHex: string;
+  /** The issuer's common name. */
+  readonly issuer: string;
+  /** Validity start, ms since the epoch. */
+  readonly notBefore: number;
+  /** Validity end, ms since the epoch. */
+  readonly notAfter: number;
+  readonly issuerKind: 'acme' | 'local';
+  /** ACME only: the certificate URL (RFC 8555 §7.4.2), needed for ARI and revocation bookkeeping. */
+  readonly acmeCertUrl?: string;
+  /** ACME only: the directory that issued it. */
+  readonly directoryUrl?: string;
+}
+
+/** Progress of one issuance, reported in order through `onProgress`. */
+export type IssueStep =
+  | { readonly kind: 'order_created' }
+  | { readonly kind: 'challenge_published'; readonly name: string }
+  | { readonly kind: 'validated' }
+  | { readonly kind: 'finalized' }
+  | { readonly kind: 'downloaded' };
+
+/** Options of one {@link Issuer.issue} call. */
+export interface IssueOptions {
+  /** Cancels the issuance; published challenge records are still withdrawn. */
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (step: IssueStep) => void;
+}
+
+/**
+ * Something that turns a set of hostnames into a certificate: the ACME issuer or the local CA.
+ * `issue` obtains one certificate covering every name, or throws an `AppError` from the
+ * certificate catalogue (`retryable` tells whether trying again later may help). It does no
+ * policy check of its own: callers ask whether the names may have a certificate first.
+ */
+export interface Issuer {
+  readonly kind: 'acme' | 'local';
+  /** Stable identity of the issuer: the ACME directory URL, or `'local'`. */
+  readonly id: string;
+  issue(names: readonly Hostname[], opts?: IssueOptions): Promise<IssuedCertificate>;
+  /**
+   * The CAA `issue` property values (RFC 8659 §4.2) our zones publish so that this issuer may
+   * issue: e.g. `['letsencrypt.org']`; `[]` means "publish no CAA for this issuer".
+   */
+  caaIdentities(): string[];
+}
+
+/**
+ * Durable storage of ACME accounts, one per directory URL. `load` resolves null when none is
+ * stored. The account key PEM is secret: implementations are expected to seal it at rest.
+ */
+export interface AcmeAccountStore {
+  load(directoryUrl: string): Promise<{ accountKeyPem: string; accountUrl: string } | null>;
+  save(directoryUrl: string, v: { accountKeyPem: string; accountUrl: string }): Promise<void>;
+}
