@@ -1,0 +1,42 @@
+import type { ResponseWriter } from './http-types.ts';
+
+/** Headers the preflight always allows: what analytics-next ≥1.84 sends (segment-compat §3.2). */
+const BASE_ALLOWED = ['Authorization', 'Content-Type', 'X-Retry-Count'];
+/** Further request headers echoed back when a preflight asks for them. */
+const SAFE_EXTRA = new Set(['content-encoding', 'accept', 'accept-language', 'content-language', 'x-requested-with']);
+const BASE_LOWER = new Set(BASE_ALLOWED.map((h) => h.toLowerCase()));
+
+/**
+ * Sets the CORS headers every Tracking API response carries (Fetch standard §3.2.3):
+ * `Access-Control-Allow-Origin` echoes the `Origin` (or `*` without one), with
+ * `Access-Control-Allow-Credentials: true` when echoing so `credentials: 'include'` works, and
+ * `Vary: Origin` so shared caches keep answers apart.
+ */
+export function applyCors(res: ResponseWriter, origin: string | undefined): void {
+  res.setHeader('Vary', 'Origin');
+  if (origin === undefined || origin === '') {
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    return;
+  }
+  res.setHeader('Access-Control-Allow-Origin', origin);
+  res.setHeader('Access-Control-Allow-Credentials', 'true');
+}
+
+/**
+ * Answers a CORS preflight with 204: methods `POST, GET, OPTIONS`; headers `Authorization,
+ * Content-Type, X-Retry-Count` plus any requested header from a small safe list (the `*`
+ * wildcard would not cover `Authorization`); cached for a day.
+ */
+export function answerPreflight(res: ResponseWriter, requestedHeaders: string | undefined): void {
+  const extra = (requestedHeaders ?? '')
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter((h) => SAFE_EXTRA.has(h) && !BASE_LOWER.has(h));
+  res.setHeader('Vary', 'Origin, Access-Control-Request-Headers');
+  res.setHeader('Access-Control-Allow-Methods', 'POST, GET, OPTIONS');
+  res.setHeader('Access-Control-Allow-Headers', [...BASE_ALLOWED, ...new Set(extra)].join(', '));
+  res.setHeader('Access-Control-Max-Age', 86400);
+  res.setHeader('Content-Length', 0);
+  res.statusCode = 204;
+  res.end();
+}

@@ -1,0 +1,5 @@
+export { createIngestHandler, type IngestDeps } from './ingest-handler.ts';
+export { DEFAULT_INGEST_OPTIONS, resolveIngestOptions, type IngestOptions } from './options.ts';
+export { IngestErrors, wireCode, type RejectReason } from './errors.ts';
+export { EVENT_TYPES, type EventType } from './event-rules.ts';
+export type { HostHandler, Logger, NodeRequest, NodeResponse } from './http-types.ts';

@@ -1,0 +1,208 @@
+import { constants as h2 } from 'node:http2';
+import type { Clock, HostScope, SourceLookup, StoredEvent } from '../core/index.ts';
+import { AppError } from '../core/index.ts';
+import type { EventLog } from '../store/index.ts';
+import { readBody, type BodyProblem } from './body-reader.ts';
+import { createClientIpResolver, type ClientIpResolver } from './client-ip.ts';
+import { answerPreflight, applyCors } from './cors.ts';
+import { errorBody, IngestErrors, isIngestError } from './errors.ts';
+import { isJsonObject, type JsonObject } from './event-rules.ts';
+import { silentLogger, type HostHandler, type Logger, type NodeRequest, type ResponseWriter } from './http-types.ts';
+import { resolveIngestOptions, type IngestOptions } from './options.ts';
+import { PIXEL_GIF, pixelEvent } from './pixel.ts';
+import { batchEvents, singleEvent, type BaseFacts } from './request-events.ts';
+import { ingestRoute, type IngestRoute } from './routes.ts';
+import { authorise, basicWriteKey } from './write-key.ts';
+
+/** Dependencies of {@link createIngestHandler}. */
+export interface IngestDeps {
+  readonly sources: SourceLookup;
+  readonly log: EventLog;
+  readonly clock: Clock;
+  readonly logger?: Logger;
+  /**
+   * Called after the events of a request are committed (accepted and rejected ones, duplicates
+   * included), before the response. Must not throw (a throw is logged and ignored).
+   */
+  readonly onStored?: (events: readonly StoredEvent[]) => void;
+}
+
+interface Ctx {
+  readonly deps: IngestDeps;
+  readonly logger: Logger;
+  readonly options: IngestOptions;
+  readonly ips: ClientIpResolver;
+  readonly utf8: TextDecoder;
+}
+
+const SUCCESS = Buffer.from('{"success":true}');
+const JSON_TYPE = 'application/json';
+
+/** A request whose body was left unread: the connection must close after the answer. */
+class UnreadBody extends AppError {}
+
+/**
+ * The API host's request handler, the Segment Tracking API (segment-compat §1.2, §3, §4, §8
+ * items 6-12): POST `/v1/{identify,track,page,screen,group,alias}` and `/v1/{i,t,p,s,g,a}`,
+ * `/v1/{batch,import,b}`, `/v1/m` (metrics, answered but not stored), GET `/v1/pixel/<type>`
+ * (always a GIF). Authenticates by Basic user-id or body `writeKey`, reads JSON whatever the
+ * Content-Type (gzip/deflate decoded under caps), normalises every event and answers
+ * `200 {"success":true}` only after `log.append` resolved; a failed append is 503 so clients
+ * retry. Errors are `{"success":false,"code","message"}`; CORS headers are on every response.
+ */
+export function createIngestHandler(deps: IngestDeps, opts?: Partial<IngestOptions>): HostHandler {
+  const options = resolveIngestOptions(opts);
+  const ctx: Ctx = {
+    deps, options, logger: deps.logger ?? silentLogger,
+    ips: createClientIpResolver(options.trustedProxies),
+    utf8: new TextDecoder('utf-8', { fatal: true }),
+  };
+  return (req, res, scope) => {
+    const out: ResponseWriter = res;
+    handle(ctx, req, out, scope)
+      .catch((err: unknown) => respondError(ctx, req, out, err))
+      // Writing to a stream the peer already reset can throw (HTTP/2): the client is gone.
+      .catch((err: unknown) => ctx.logger.debug({ err, url: req.url }, 'ingest response not written'));
+  };
+}
+
+async function handle(ctx: Ctx, req: NodeRequest, res: ResponseWriter, scope: HostScope): Promise<void> {
+  applyCors(res, header(req, 'origin'));
+  const route = ingestRoute(req.url);
+  if (route.kind === 'none') throw new AppError(IngestErrors.NOT_FOUND);
+  if (req.method === 'OPTIONS') return answerPreflight(res, header(req, 'access-control-request-headers'));
+  if (route.kind === 'pixel') {
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed(res, 'GET, HEAD, OPTIONS');
+    return servePixel(ctx, req, res, scope, route);
+  }
+  if (req.method !== 'POST') throw methodNotAllowed(res, 'POST, OPTIONS');
+  // Read before the body: an HTTP/2 socket proxy is unusable once its stream has closed.
+  const ip = clientIp(ctx, req);
+  if (route.kind === 'metrics') return serveMetrics(ctx, req, res);
+  const body = await readJson(ctx, req);
+  if (body === undefined) return; // the client went away mid-body: nobody to answer
+  const source = authorise(ctx.deps.sources, scope, [basicWriteKey(header(req, 'authorization')), ...bodyWriteKeys(body.value)]);
+  const facts: BaseFacts = { sourceId: source.id, receivedAt: ctx.deps.clock.now(), ip };
+  const events = route.kind === 'single'
+    ? [singleEvent(body.value, body.bytes, route.type, facts, ctx.options)]
+    : batchEvents(body.value, body.bytes, facts, ctx.options);
+  await store(ctx, events);
+  sendJson(res, 200, SUCCESS);
+}
+
+/** Body `writeKey` candidates: top level (single call or batch), then the first batch item's. */
+function bodyWriteKeys(body: JsonObject): unknown[] {
+  const first = Array.isArray(body.batch) ? body.batch.find((e: unknown) => isJsonObject(e) && typeof e.writeKey === 'string') : undefined;
+  return [body.writeKey, isJsonObject(first) ? first.writeKey : undefined];
+}
+
+/** Client telemetry (`/v1/m`): read under the same limits and acknowledged, never stored. */
+async function serveMetrics(ctx: Ctx, req: NodeRequest, res: ResponseWriter): Promise<void> {
+  const result = await readBody(req, ctx.options);
+  if (result.ok) return sendJson(res, 200, SUCCESS);
+  if (result.problem !== 'aborted') throw bodyError(result.problem);
+}
+
+async function readJson(ctx: Ctx, req: NodeRequest): Promise<{ value: JsonObject; bytes: number } | undefined> {
+  const result = await readBody(req, ctx.options);
+  if (!result.ok) {
+    if (result.problem === 'aborted') return undefined;
+    throw bodyError(result.problem);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(ctx.utf8.decode(result.body));
+  } catch (err) {
+    throw new AppError(IngestErrors.INVALID_JSON, 'body is not valid UTF-8 JSON', { cause: err });
+  }
+  if (!isJsonObject(value)) throw new AppError(IngestErrors.INVALID_REQUEST, 'body must be a JSON object');
+  return { value, bytes: result.body.length };
+}
+
+function bodyError(problem: Exclude<BodyProblem, 'aborted'>): AppError {
+  switch (problem) {
+    case 'too_large':
+      return new UnreadBody(IngestErrors.REQUEST_TOO_LARGE);
+    case 'decompressed_too_large':
+      return new UnreadBody(IngestErrors.REQUEST_TOO_LARGE, 'decompressed request body is too large');
+    case 'unsupported_encoding':
+      return new UnreadBody(IngestErrors.UNSUPPORTED_ENCODING);
+    case 'bad_encoding':
+      return new UnreadBody(IngestErrors.INVALID_ENCODING);
+  }
+}
+
+async function store(ctx: Ctx, events: readonly StoredEvent[]): Promise<void> {
+  try {
+    await ctx.deps.log.append(events);
+  } catch (err) {
+    throw new AppError(IngestErrors.STORAGE_UNAVAILABLE, undefined, { cause: err });
+  }
+  if (ctx.deps.onStored === undefined) return;
+  try {
+    ctx.deps.onStored(events);
+  } catch (err) {
+    // The events are durable; a failing listener must not turn that into an error for the client.
+    ctx.logger.error({ err }, 'onStored listener failed');
+  }
+}
+
+/** Pixel API: always `200` with a GIF, "even if an error occurs" (segment-compat §1.2). */
+async function servePixel(ctx: Ctx, req: NodeRequest, res: ResponseWriter, scope: HostScope, route: Extract<IngestRoute, { kind: 'pixel' }>): Promise<void> {
+  const data = pixelEvent(req.url);
+  const ip = clientIp(ctx, req);
+  try {
+    if (data === undefined) throw new AppError(IngestErrors.INVALID_REQUEST, 'pixel data is missing or not base64 JSON');
+    const source = authorise(ctx.deps.sources, scope, [data.writeKey]);
+    const facts: BaseFacts = { sourceId: source.id, receivedAt: ctx.deps.clock.now(), ip };
+    await store(ctx, [singleEvent(data, 0, route.type, facts, ctx.options)]);
+  } catch (err) {
+    ctx.logger.debug({ err, url: req.url }, 'pixel event not stored');
+  }
+  res.setHeader('Content-Type', 'image/gif');
+  res.setHeader('Cache-Control', 'no-store, no-cache, must-revalidate, private');
+  res.setHeader('Content-Length', PIXEL_GIF.length);
+  res.statusCode = 200;
+  if (req.method === 'HEAD') res.end();
+  else res.end(PIXEL_GIF);
+}
+
+function clientIp(ctx: Ctx, req: NodeRequest): string | undefined {
+  return ctx.ips.resolve(req.socket?.remoteAddress, req.headers['x-forwarded-for']);
+}
+
+function header(req: NodeRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
+function methodNotAllowed(res: ResponseWriter, allow: string): AppError {
+  res.setHeader('Allow', allow);
+  return new AppError(IngestErrors.METHOD_NOT_ALLOWED);
+}
+
+function sendJson(res: ResponseWriter, status: number, body: Buffer | string): void {
+  res.statusCode = status;
+  res.setHeader('Content-Type', JSON_TYPE);
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.end(body);
+}
+
+/**
+ * The one place ingest errors become responses. Catalogue errors keep their status and wire
+ * code; anything else is logged and answered 500 `internal_error` without details. When the body
+ * was left unread the connection is closed after the answer (RFC 9112 §9.6; HTTP/2 resets the
+ * stream with NO_ERROR, RFC 9113 §8.1) instead of reading the rest.
+ */
+function respondError(ctx: Ctx, req: NodeRequest, res: ResponseWriter, err: unknown): void {
+  const app = isIngestError(err) ? err : new AppError(IngestErrors.INTERNAL);
+  if (app.httpStatus >= 500) ctx.logger.error({ err, method: req.method, url: req.url }, 'ingest request failed');
+  else ctx.logger.debug({ code: app.code, message: app.message, url: req.url }, 'ingest request refused');
+  if (res.headersSent) return;
+  const unread = err instanceof UnreadBody;
+  const http1 = req.httpVersionMajor < 2;
+  if (unread && http1) res.setHeader('Connection', 'close');
+  sendJson(res, app.httpStatus, errorBody(app));
+  // HTTP/2 has no Connection header: reset the stream once the answer is queued.
+  if (unread && !http1 && 'stream' in req && !req.stream.closed) req.stream.close(h2.NGHTTP2_NO_ERROR);
+}

@@ -1,0 +1,138 @@
+import { randomUUID } from 'node:crypto';
+import type { StoredEvent } from '../core/index.ts';
+import type { RejectReason } from './errors.ts';
+import { isEventType, isJsonObject, validateEvent, type EventType, type JsonObject } from './event-rules.ts';
+
+/** Longest accepted `messageId` (segment-compat §4.4). */
+export const MAX_MESSAGE_ID_LENGTH = 100;
+
+/** What a request contributes to each of its events. */
+export interface RequestFacts {
+  readonly sourceId: string;
+  /** Server clock at receipt, ms since the epoch. */
+  readonly receivedAt: number;
+  /** Client address to fill into `context.ip` when the event has none. */
+  readonly ip: string | undefined;
+  /** Batch-level `context`, merged under each item's (segment-compat §4.3, analytics-go/java). */
+  readonly context?: unknown;
+  /** Batch-level `integrations`, merged under each item's. */
+  readonly integrations?: unknown;
+  /** Batch-level `sentAt`, used when an item has none. */
+  readonly sentAt?: unknown;
+}
+
+/**
+ * Turns one event as sent into the event as stored:
+ * - `type` is `pathType` for single calls, else the item's own `type` (missing → `missing_type`,
+ *   unknown → `invalid_type`);
+ * - batch `context` and `integrations` are merged under the item's (item wins; `context` keys
+ *   holding objects on both sides are merged one level deeper);
+ * - `context.ip` is filled from the request when absent;
+ * - `messageId` is generated (UUID) when absent; one that is not a string of at most 100
+ *   characters rejects the event (`invalid_message_id`) and a UUID keys it instead;
+ * - `receivedAt` is the server time; `originalTimestamp` the client's `timestamp`; `timestamp`
+ *   is corrected for client clock skew as `receivedAt - (sentAt - originalTimestamp)` when both
+ *   parse, else `timestamp` or `receivedAt` (`spec/common.md` "Timestamps"), all ISO-8601 UTC;
+ * - `writeKey` is removed.
+ * `forced` (size or count limits) rejects the event regardless. Never throws.
+ */
+export function normaliseEvent(raw: unknown, pathType: EventType | undefined, facts: RequestFacts, forced?: RejectReason): StoredEvent {
+  if (!isJsonObject(raw)) return rejectedValue(raw, facts, forced ?? 'invalid_event');
+  const { writeKey: _writeKey, ...fields } = raw;
+  const type = pathType ?? (isEventType(fields.type) ? fields.type : undefined);
+  const mid = messageIdOf(fields.messageId);
+  const sentAt = fields.sentAt ?? facts.sentAt;
+  const payload: JsonObject = {
+    ...fields,
+    ...(type === undefined ? {} : { type }),
+    messageId: mid.valid ? mid.id : fields.messageId,
+    context: mergedContext(facts.context, fields.context, facts.ip),
+    ...mergedIntegrations(facts.integrations, fields.integrations),
+    ...timestamps(fields.timestamp, sentAt, facts.receivedAt),
+  };
+  const reason = forced ?? typeProblem(fields.type, pathType) ?? (mid.valid ? null : 'invalid_message_id') ?? validateEvent(type!, payload);
+  return {
+    sourceId: facts.sourceId,
+    messageId: mid.id,
+    type: type ?? (typeof fields.type === 'string' ? fields.type.slice(0, 64) : 'unknown'),
+    status: reason === null ? 'accepted' : 'rejected',
+    reason,
+    receivedAt: facts.receivedAt,
+    payload,
+  };
+}
+
+/**
+ * The stored form of an event refused before normalisation (oversize): its identifying fields
+ * only, so the log records it without holding its bulk.
+ */
+export function rejectedSummary(raw: JsonObject, facts: RequestFacts, reason: RejectReason, sizeBytes: number): StoredEvent {
+  const mid = messageIdOf(raw.messageId);
+  const type = isEventType(raw.type) ? raw.type : 'unknown';
+  const pick: JsonObject = { type, sizeBytes };
+  for (const k of ['messageId', 'userId', 'anonymousId', 'event', 'timestamp'] as const) {
+    if (typeof raw[k] === 'string' || typeof raw[k] === 'number') pick[k] = raw[k];
+  }
+  return { sourceId: facts.sourceId, messageId: mid.id, type, status: 'rejected', reason, receivedAt: facts.receivedAt, payload: pick };
+}
+
+function rejectedValue(raw: unknown, facts: RequestFacts, reason: RejectReason): StoredEvent {
+  return {
+    sourceId: facts.sourceId, messageId: randomUUID(), type: 'unknown', status: 'rejected', reason,
+    receivedAt: facts.receivedAt, payload: { value: raw ?? null },
+  };
+}
+
+function typeProblem(given: unknown, pathType: EventType | undefined): RejectReason | null {
+  if (pathType !== undefined || isEventType(given)) return null;
+  return given === undefined || given === null || given === '' ? 'missing_type' : 'invalid_type';
+}
+
+function messageIdOf(v: unknown): { id: string; valid: boolean } {
+  if (v === undefined || v === null || v === '') return { id: randomUUID(), valid: true };
+  if (typeof v === 'string' && v.length <= MAX_MESSAGE_ID_LENGTH) return { id: v, valid: true };
+  return { id: randomUUID(), valid: false };
+}
+
+function mergedContext(batch: unknown, own: unknown, ip: string | undefined): JsonObject {
+  const ctx: JsonObject = isJsonObject(own) ? { ...own } : {};
+  if (isJsonObject(batch)) {
+    for (const [k, v] of Object.entries(batch)) {
+      // Assigning `__proto__` would replace the prototype instead of adding a field.
+      if (k === '__proto__') continue;
+      const mine = ctx[k];
+      if (mine === undefined) ctx[k] = v;
+      else if (isJsonObject(mine) && isJsonObject(v)) ctx[k] = { ...v, ...mine };
+    }
+  }
+  if ((ctx.ip === undefined || ctx.ip === null || ctx.ip === '') && ip !== undefined) ctx.ip = ip;
+  return ctx;
+}
+
+function mergedIntegrations(batch: unknown, own: unknown): { integrations?: JsonObject } {
+  if (!isJsonObject(batch)) return isJsonObject(own) ? { integrations: own } : {};
+  return { integrations: isJsonObject(own) ? { ...batch, ...own } : { ...batch } };
+}
+
+// Largest time value a Date can hold (ECMA-262 §21.4.1.22).
+const MAX_TIME = 8.64e15;
+
+function toIso(ms: number): string | undefined {
+  return Number.isFinite(ms) && Math.abs(ms) <= MAX_TIME ? new Date(ms).toISOString() : undefined;
+}
+
+function parseTime(v: unknown): number {
+  return typeof v === 'string' ? Date.parse(v) : Number.NaN;
+}
+
+function timestamps(clientTs: unknown, sentAt: unknown, receivedAt: number): JsonObject {
+  const received = toIso(receivedAt)!;
+  const out: JsonObject = { receivedAt: received };
+  if (sentAt !== undefined && sentAt !== null) out.sentAt = sentAt;
+  if (clientTs === undefined || clientTs === null) return { ...out, timestamp: received };
+  out.originalTimestamp = clientTs;
+  const original = parseTime(clientTs);
+  const sent = parseTime(sentAt);
+  const corrected = Number.isNaN(sent) ? original : receivedAt - (sent - original);
+  return { ...out, timestamp: toIso(corrected) ?? toIso(original) ?? received };
+}

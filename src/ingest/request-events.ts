@@ -1,0 +1,52 @@
+import type { StoredEvent } from '../core/index.ts';
+import { AppError } from '../core/index.ts';
+import { IngestErrors } from './errors.ts';
+import { isJsonObject, type EventType, type JsonObject } from './event-rules.ts';
+import { normaliseEvent, rejectedSummary, type RequestFacts } from './normalise.ts';
+
+/** The limits that decide which events of a request are rejected. */
+export interface EventLimits {
+  readonly maxEventBytes: number;
+  readonly maxBatchEvents: number;
+}
+
+/** What every event of the request shares (the batch-level fields are read from the body). */
+export type BaseFacts = Pick<RequestFacts, 'sourceId' | 'receivedAt' | 'ip'>;
+
+/**
+ * The stored event of a single call (`/v1/track`, `/v1/t`, pixel...): typed by the path.
+ * Throws `ERR_INGEST_EVENT_TOO_LARGE` when the event serialises to more than `maxEventBytes`
+ * (segment-compat §4.4: such a call is answered 400, not accepted).
+ */
+export function singleEvent(body: JsonObject, bodyBytes: number, type: EventType, facts: BaseFacts, limits: EventLimits): StoredEvent {
+  // The body is the event: only a body over the limit can hold an event over it (whitespace aside).
+  if (bodyBytes > limits.maxEventBytes && jsonBytes(body) > limits.maxEventBytes) {
+    throw new AppError(IngestErrors.EVENT_TOO_LARGE, `event is larger than ${limits.maxEventBytes} bytes`);
+  }
+  return normaliseEvent(body, type, facts);
+}
+
+/**
+ * The stored events of a batch call (`/v1/batch`, `/v1/import`, `/v1/b`): `batch` must be an
+ * array (else `ERR_INGEST_INVALID_REQUEST`); batch-level `context`, `integrations` and `sentAt`
+ * apply to every item. Items over `maxEventBytes` are recorded as `event_too_large`, items past
+ * `maxBatchEvents` as `too_many_events` (segment-compat §4.4: the request still succeeds).
+ */
+export function batchEvents(body: JsonObject, bodyBytes: number, facts: BaseFacts, limits: EventLimits): StoredEvent[] {
+  const items = body.batch;
+  if (!Array.isArray(items)) throw new AppError(IngestErrors.INVALID_REQUEST, 'a batch call needs a "batch" array');
+  const full: RequestFacts = { ...facts, context: body.context, integrations: body.integrations, sentAt: body.sentAt };
+  const mayHoldLargeItem = bodyBytes > limits.maxEventBytes;
+  return items.map((item: unknown, i) => {
+    if (i >= limits.maxBatchEvents) return normaliseEvent(item, undefined, full, 'too_many_events');
+    if (mayHoldLargeItem && isJsonObject(item)) {
+      const size = jsonBytes(item);
+      if (size > limits.maxEventBytes) return rejectedSummary(item, full, 'event_too_large', size);
+    }
+    return normaliseEvent(item, undefined, full);
+  });
+}
+
+function jsonBytes(v: unknown): number {
+  return Buffer.byteLength(JSON.stringify(v));
+}
