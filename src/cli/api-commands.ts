@@ -5,56 +5,96 @@ import { loadConfig, type Config } from '../config/index.ts';
 
 /** Help lines of the admin commands. */
 export const API_COMMANDS_HELP = `  firstparty workspace create --name <n> [--plan business]
+  firstparty workspace get --workspace <ws>
+  firstparty token create --workspace <ws> --name <n>        prints a workspace-scoped token once
+  firstparty token list|revoke --workspace <ws> [--id <tok>]
+  firstparty audit [--workspace <ws>] [--limit <n>]
   firstparty source create --workspace <ws> --name <n> --type <analytics.js|node|python|...>
+  firstparty source list|get --workspace <ws> [--id <src>]
   firstparty domain request --workspace <ws> --domain <cdp.example.com> --source <src> [--source <src>...]
-  firstparty domain get --workspace <ws> --id <cd>
+        [--subject <s>] [--description <d>] [--csp true] [--additional-domain <d> --additional-source <src>...]
+  firstparty domain list --workspace <ws>
+  firstparty domain get|remove|check|diagnose --workspace <ws> --id <cd>
+  firstparty domain replace --workspace <ws> --id <cd> --domain <new.example.com>
   firstparty domain wait --workspace <ws> --id <cd> [--timeout <seconds>]   progress until active or failed
-  firstparty domain remove --workspace <ws> --id <cd>
-  firstparty snippet --workspace <ws> --source <src> [--global <name>]
+  firstparty webhook create --workspace <ws> --url <https://...>
+  firstparty webhook list --workspace <ws>
+  firstparty webhook delete|deliveries --workspace <ws> --id <wh>
+  firstparty snippet --workspace <ws> --source <src> [--global <name>] [--alias true]
   firstparty events --workspace <ws> --source <src> [--limit <n>]
   (admin commands talk to FIRSTPARTY_ADMIN_LISTEN with FIRSTPARTY_ADMIN_TOKEN or <data>/admin-token)`;
 
 type Flags = Record<string, string[]>;
+/** One admin API request. */
+export type Req = { method: string; path: string; body?: unknown };
+/** Flag accessors a command builds its request from. */
+export type Helpers = { one(name: string): string; opt(name: string): string | undefined; all(name: string): string[]; ws(): string; id(): string };
+
+/** Every admin command: how its flags become one admin API request (`wait` is handled apart). */
+export const COMMANDS: Record<string, (h: Helpers) => Req> = {
+  'workspace create': (h) => ({ method: 'POST', path: '/api/v1/workspaces', body: { name: h.one('name'), plan: h.opt('plan') ?? 'business' } }),
+  'workspace get': (h) => ({ method: 'GET', path: h.ws() }),
+  'token create': (h) => ({ method: 'POST', path: `${h.ws()}/tokens`, body: { name: h.one('name') } }),
+  'token list': (h) => ({ method: 'GET', path: `${h.ws()}/tokens` }),
+  'token revoke': (h) => ({ method: 'DELETE', path: `${h.ws()}/tokens/${h.id()}` }),
+  audit: (h) => ({ method: 'GET', path: `${h.opt('workspace') ? `${h.ws()}/audit` : '/api/v1/audit'}?limit=${Number(h.opt('limit') ?? 50)}` }),
+  'source create': (h) => ({ method: 'POST', path: `${h.ws()}/sources`, body: { name: h.one('name'), type: h.one('type') } }),
+  'source list': (h) => ({ method: 'GET', path: `${h.ws()}/sources` }),
+  'source get': (h) => ({ method: 'GET', path: `${h.ws()}/sources/${h.id()}` }),
+  'domain request': (h) => ({
+    method: 'POST', path: `${h.ws()}/custom-domains`,
+    body: {
+      domain: h.one('domain'), sourceIds: h.all('source'), usesCsp: h.opt('csp') === 'true',
+      ...(h.opt('subject') ? { subject: h.opt('subject') } : {}), ...(h.opt('description') ? { description: h.opt('description') } : {}),
+      ...(h.opt('additional-domain') ? { additionalDomain: h.opt('additional-domain'), additionalSourceIds: h.all('additional-source') } : {}),
+    },
+  }),
+  'domain list': (h) => ({ method: 'GET', path: `${h.ws()}/custom-domains` }),
+  'domain get': (h) => ({ method: 'GET', path: `${h.ws()}/custom-domains/${h.id()}` }),
+  'domain remove': (h) => ({ method: 'DELETE', path: `${h.ws()}/custom-domains/${h.id()}` }),
+  'domain check': (h) => ({ method: 'POST', path: `${h.ws()}/custom-domains/${h.id()}/check` }),
+  'domain diagnose': (h) => ({ method: 'GET', path: `${h.ws()}/custom-domains/${h.id()}/diagnose` }),
+  'domain replace': (h) => ({ method: 'POST', path: `${h.ws()}/custom-domains/${h.id()}/replace`, body: { domain: h.one('domain') } }),
+  'webhook create': (h) => ({ method: 'POST', path: `${h.ws()}/webhooks`, body: { url: h.one('url') } }),
+  'webhook list': (h) => ({ method: 'GET', path: `${h.ws()}/webhooks` }),
+  'webhook delete': (h) => ({ method: 'DELETE', path: `${h.ws()}/webhooks/${h.id()}` }),
+  'webhook deliveries': (h) => ({ method: 'GET', path: `${h.ws()}/webhooks/${h.id()}/deliveries` }),
+  snippet: (h) => {
+    const q = new URLSearchParams();
+    if (h.opt('global')) q.set('globalName', h.opt('global')!);
+    if (h.opt('alias') === 'true') q.set('aliasPath', 'true');
+    return { method: 'GET', path: `${h.ws()}/sources/${encodeURIComponent(h.one('source'))}/snippet${q.size ? `?${q}` : ''}` };
+  },
+  events: (h) => ({ method: 'GET', path: `${h.ws()}/sources/${encodeURIComponent(h.one('source'))}/events?limit=${Number(h.opt('limit') ?? 20)}` }),
+};
+
+/** The names of every admin command (for tests and help). */
+export const API_COMMAND_NAMES: readonly string[] = [...Object.keys(COMMANDS), 'domain wait'];
 
 /**
  * Runs an admin command against a running firstparty; resolves to the exit code, or null when
  * `command` is not an admin command. Prints JSON results on stdout and errors on stderr.
  */
 export async function runApiCommand(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number | null> {
-  const sub = args[0];
-  const key = `${command} ${sub ?? ''}`.trim();
-  const known = ['workspace create', 'source create', 'domain request', 'domain get', 'domain wait', 'domain remove', 'snippet', 'events'];
-  const which = known.find((k) => k === key || k === command);
+  const key = `${command} ${args[0] ?? ''}`.trim();
+  const which = API_COMMAND_NAMES.find((k) => k === key) ?? API_COMMAND_NAMES.find((k) => k === command);
   if (!which) return null;
   const flags = parseFlags(which.includes(' ') ? args.slice(1) : args);
   const client = adminClient(loadConfig(env, flags.config?.[0] ? { file: flags.config[0] } : {}));
-  const one = (name: string) => {
-    const v = flags[name]?.[0];
-    if (v === undefined) throw new UsageError(`--${name} is required`);
-    return v;
+  const h: Helpers = {
+    one(name) {
+      const v = flags[name]?.[0];
+      if (v === undefined) throw new UsageError(`--${name} is required`);
+      return v;
+    },
+    opt: (name) => flags[name]?.[0],
+    all: (name) => flags[name] ?? [],
+    ws: () => `/api/v1/workspaces/${encodeURIComponent(h.one('workspace'))}`,
+    id: () => encodeURIComponent(h.one('id')),
   };
-  const ws = () => `/api/v1/workspaces/${encodeURIComponent(one('workspace'))}`;
-  switch (which) {
-    case 'workspace create':
-      return client.print('POST', '/api/v1/workspaces', { name: one('name'), plan: flags.plan?.[0] ?? 'business' });
-    case 'source create':
-      return client.print('POST', `${ws()}/sources`, { name: one('name'), type: one('type') });
-    case 'domain request':
-      return client.print('POST', `${ws()}/custom-domains`, { domain: one('domain'), sourceIds: flags.source ?? [] });
-    case 'domain get':
-      return client.print('GET', `${ws()}/custom-domains/${encodeURIComponent(one('id'))}`);
-    case 'domain remove':
-      return client.print('DELETE', `${ws()}/custom-domains/${encodeURIComponent(one('id'))}`);
-    case 'domain wait':
-      return waitForDomain(client, `${ws()}/custom-domains/${encodeURIComponent(one('id'))}`, Number(flags.timeout?.[0] ?? 600));
-    case 'snippet': {
-      const g = flags.global?.[0];
-      return client.print('GET', `${ws()}/sources/${encodeURIComponent(one('source'))}/snippet${g ? `?globalName=${encodeURIComponent(g)}` : ''}`);
-    }
-    case 'events':
-      return client.print('GET', `${ws()}/sources/${encodeURIComponent(one('source'))}/events?limit=${Number(flags.limit?.[0] ?? 20)}`);
-  }
-  return null;
+  if (which === 'domain wait') return waitForDomain(client, `${h.ws()}/custom-domains/${h.id()}`, Number(flags.timeout?.[0] ?? 600));
+  const r = COMMANDS[which]!(h);
+  return client.print(r.method, r.path, r.body);
 }
 
 class UsageError extends Error {}
@@ -103,7 +143,7 @@ async function waitForDomain(client: ReturnType<typeof adminClient>, path: strin
     if (line !== last) process.stdout.write(`${new Date().toISOString()} ${line}\n`);
     last = line;
     if (r.json.state === 'active') return 0;
-    if (r.json.state === 'removed' || r.json.state === 'replaced') return 1;
+    if (r.json.state === 'failed' || r.json.state === 'removed' || r.json.state === 'replaced') return 1;
     await sleep(1000);
   }
   process.stderr.write(`timed out after ${timeoutSeconds}s; last state: ${last}\n`);

@@ -25,6 +25,8 @@ describe('admin API', () => {
   before(async () => {
     store = openSqliteStore(':memory:');
     const control = createControl({
+      // Every name here is no longer delegated once removed, so re-requesting needs no proof.
+      dns: { txt: async () => [], delegatedToUs: async () => false },
       store, clock: new FakeClock(), events: new EventBus<AppEventMap>(), sources: new SourceDirectory(),
       settings: {
         customDomainPlans: ['business'], cdnLabel: 'cdn', apiLabel: 'api',
@@ -32,7 +34,7 @@ describe('admin API', () => {
         defaultCdnHost: hostnameUnchecked('cdn.fp.test'), defaultApiHost: hostnameUnchecked('api.fp.test'),
       },
     });
-    server = createServer(createAdminHandler({ control, adminToken: 'op-token' }));
+    server = createServer(createAdminHandler({ control, store, clock: new FakeClock(), adminToken: 'op-token' }));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });

@@ -1,31 +1,54 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { AppError } from '../core/index.ts';
+import { AppError, type Clock } from '../core/index.ts';
+import type { Store } from '../store/index.ts';
+import { actorOf, authenticate, authorize, createTokenAdmin, type Principal } from './access.ts';
 import { ControlErrors } from './errors.ts';
+import { openApiDocument } from './openapi.ts';
 import type { Control } from './service.ts';
+import { createWebhookAdmin } from './webhooks.ts';
 
 /** Dependencies of {@link createAdminHandler}. */
 export interface AdminApiDeps {
   readonly control: Control;
-  /** The operator's bearer token. */
+  readonly store: Store;
+  readonly clock: Clock;
+  /** The operator's bearer token (every action); workspace tokens come from the store. */
   readonly adminToken: string;
   readonly logger?: { error(obj: object, msg?: string): void };
 }
 
 type Params = Record<string, string>;
-type Handler = (p: Params, body: Record<string, unknown>, url: URL) => Promise<{ status: number; body: unknown }>;
-interface Route { method: string; pattern: RegExp; keys: string[]; handler: Handler }
+type Handler = (p: Params, body: Record<string, unknown>, url: URL, who: Principal) => Promise<{ status: number; body: unknown }>;
+
+/**
+ * One admin route. `workspace` routes are open to the operator and to that workspace's tokens;
+ * `operator` routes only to the operator. A route with an `action` changes something and is
+ * recorded in the audit log when it succeeds.
+ */
+export interface AdminRoute {
+  readonly method: 'GET' | 'POST' | 'DELETE';
+  /** Path template with `:name` parameters, as in the OpenAPI document (`{name}` there). */
+  readonly path: string;
+  readonly scope: 'operator' | 'workspace';
+  readonly action: string | null;
+  readonly handler: Handler;
+}
+
+interface CompiledRoute extends AdminRoute { readonly pattern: RegExp; readonly keys: string[] }
 
 const MAX_BODY_BYTES = 64 * 1024;
+/** Served without a token: liveness and the API description. */
+const OPENAPI_PATH = '/api/v1/openapi.json';
 
 /**
  * The admin API (JSON over HTTP, `Authorization: Bearer <token>`), as a Node request handler.
- * Every error answers `{error: {code, message}}` with the code's HTTP status; a 500 never leaks
- * internals. Routes are listed in docs/admin-api.md.
+ * The operator token may do everything; a workspace token only reads and changes its workspace
+ * (403 otherwise). Every successful change is appended to the audit log with its actor. Every
+ * error answers `{error: {code, message, details?}}` with the code's HTTP status; a 500 never
+ * leaks internals. Routes are described by `GET /api/v1/openapi.json` and docs/admin-api.md.
  */
 export function createAdminHandler(deps: AdminApiDeps): (req: IncomingMessage, res: ServerResponse) => void {
-  const routes = buildRoutes(deps.control);
-  const expected = digest(deps.adminToken);
+  const routes = adminRoutes(deps).map(compile);
   return (req, res) => {
     handle(req, res).catch((err: unknown) => sendError(res, err, deps.logger));
   };
@@ -34,7 +57,8 @@ export function createAdminHandler(deps: AdminApiDeps): (req: IncomingMessage, r
     const url = new URL(req.url ?? '/', 'http://admin.invalid');
     const path = url.pathname.replace(/\/{2,}/g, '/').replace(/(.)\/$/, '$1');
     if (path === '/healthz') return send(res, 200, { ok: true });
-    if (!authorized(req.headers.authorization, expected)) throw new AppError(ControlErrors.UNAUTHORIZED);
+    if (path === OPENAPI_PATH && req.method === 'GET') return send(res, 200, openApiDocument());
+    const who = await authenticate(req.headers.authorization, deps.adminToken, deps.store);
     const matches = routes.filter((r) => r.pattern.test(path));
     if (matches.length === 0) throw new AppError(ControlErrors.NOT_FOUND, `no route ${path}`);
     const route = matches.find((r) => r.method === req.method);
@@ -44,40 +68,94 @@ export function createAdminHandler(deps: AdminApiDeps): (req: IncomingMessage, r
     }
     const m = route.pattern.exec(path)!;
     const params = Object.fromEntries(route.keys.map((k, i) => [k, decodeURIComponent(m[i + 1]!)]));
-    const body = req.method === 'POST' || req.method === 'PATCH' ? await readJson(req) : {};
-    const out = await route.handler(params, body, url);
+    authorize(who, route.scope === 'operator' ? undefined : params.ws);
+    const body = req.method === 'POST' ? await readJson(req) : {};
+    const out = await route.handler(params, body, url, who);
+    if (route.action) await audit(route, params, body, out.body, who);
     send(res, out.status, out.body);
+  }
+
+  async function audit(route: AdminRoute, params: Params, body: Record<string, unknown>, out: unknown, who: Principal): Promise<void> {
+    const outId = typeof out === 'object' && out !== null && typeof (out as { id?: unknown }).id === 'string' ? (out as { id: string }).id : null;
+    const detail: Record<string, unknown> = { ...params, ...redact(body) };
+    await deps.store.audit.append({ at: deps.clock.now(), actor: actorOf(who), workspaceId: params.ws ?? outId, action: route.action!, target: params.id ?? outId, detail });
   }
 }
 
-function buildRoutes(c: Control): Route[] {
-  const routes: Route[] = [];
-  const add = (method: string, path: string, handler: Handler) => {
-    const keys: string[] = [];
-    const pattern = new RegExp('^' + path.replace(/:(\w+)/g, (_, k: string) => (keys.push(k), '([^/]+)')) + '$');
-    routes.push({ method, pattern, keys, handler });
-  };
+/** Request fields never copied into the audit log. */
+function redact(body: Record<string, unknown>): Record<string, unknown> {
+  const { secret: _s, token: _t, ...rest } = body;
+  return rest;
+}
+
+function compile(r: AdminRoute): CompiledRoute {
+  const keys: string[] = [];
+  const pattern = new RegExp('^' + r.path.replace(/:(\w+)/g, (_, k: string) => (keys.push(k), '([^/]+)')) + '$');
+  return { ...r, pattern, keys };
+}
+
+/** Every route of the admin API (the OpenAPI document lists exactly these; a test checks it). */
+export function adminRoutes(deps: Pick<AdminApiDeps, 'control' | 'store' | 'clock'>): AdminRoute[] {
+  const c = deps.control;
+  const tokens = createTokenAdmin(deps);
+  const hooks = createWebhookAdmin(deps);
+  const routes: AdminRoute[] = [];
+  const add = (method: AdminRoute['method'], path: string, scope: AdminRoute['scope'], action: string | null, handler: Handler) =>
+    routes.push({ method, path, scope, action, handler });
+  const ok = (body: unknown) => ({ status: 200, body });
+  const created = (body: unknown) => ({ status: 201, body });
   const ws = '/api/v1/workspaces/:ws';
-  add('POST', '/api/v1/workspaces', async (_p, b) => ({ status: 201, body: await c.createWorkspace(b) }));
-  add('GET', ws, async (p) => ({ status: 200, body: await c.getWorkspace(p.ws!) }));
-  add('POST', `${ws}/sources`, async (p, b) => ({ status: 201, body: await c.createSource(p.ws!, b) }));
-  add('GET', `${ws}/sources`, async (p) => ({ status: 200, body: { sources: await c.listSources(p.ws!) } }));
-  add('GET', `${ws}/sources/:id`, async (p) => ({ status: 200, body: await c.getSource(p.ws!, p.id!) }));
-  add('GET', `${ws}/sources/:id/snippet`, async (p, _b, u) => {
+  const cd = `${ws}/custom-domains/:id`;
+  add('POST', '/api/v1/workspaces', 'operator', 'workspace.create', async (_p, b) => created(await c.createWorkspace(b)));
+  add('GET', '/api/v1/audit', 'operator', null, async (_p, _b, u) => ok({ entries: await auditView(deps.store, undefined, intParam(u, 'limit', 100, 1, 1000)) }));
+  add('GET', ws, 'workspace', null, async (p) => ok(await c.getWorkspace(p.ws!)));
+  add('GET', `${ws}/audit`, 'workspace', null, async (p, _b, u) => ok({ entries: await auditView(deps.store, (await c.getWorkspace(p.ws!)).id, intParam(u, 'limit', 100, 1, 1000)) }));
+  add('POST', `${ws}/tokens`, 'operator', 'token.create', async (p, b) => created(await tokens.create((await c.getWorkspace(p.ws!)).id, nameOf(b))));
+  add('GET', `${ws}/tokens`, 'operator', null, async (p) => ok({ tokens: await tokens.list((await c.getWorkspace(p.ws!)).id) }));
+  add('DELETE', `${ws}/tokens/:id`, 'operator', 'token.revoke', async (p) => ok(await tokens.revoke(p.ws!, p.id!)));
+  add('POST', `${ws}/sources`, 'workspace', 'source.create', async (p, b) => created(await c.createSource(p.ws!, b)));
+  add('GET', `${ws}/sources`, 'workspace', null, async (p) => ok({ sources: await c.listSources(p.ws!) }));
+  add('GET', `${ws}/sources/:id`, 'workspace', null, async (p) => ok(await c.getSource(p.ws!, p.id!)));
+  add('GET', `${ws}/sources/:id/snippet`, 'workspace', null, async (p, _b, u) => {
     const globalName = u.searchParams.get('globalName') ?? undefined;
-    return { status: 200, body: await c.snippet(p.ws!, p.id!, globalName ? { globalName } : {}) };
+    const aliasPath = boolParam(u, 'aliasPath');
+    return ok(await c.snippet(p.ws!, p.id!, { ...(globalName ? { globalName } : {}), aliasPath }));
   });
-  add('GET', `${ws}/sources/:id/events`, async (p, _b, u) => {
+  add('GET', `${ws}/sources/:id/events`, 'workspace', null, async (p, _b, u) => {
     const limit = intParam(u, 'limit', 50, 1, 1000);
     const before = u.searchParams.has('before') ? intParam(u, 'before', 0, 1, Number.MAX_SAFE_INTEGER) : undefined;
     const events = await c.recentEvents(p.ws!, p.id!, limit, before);
-    return { status: 200, body: { events, nextBefore: events.length === limit ? events[events.length - 1]!.seq : null } };
+    return ok({ events, nextBefore: events.length === limit ? events[events.length - 1]!.seq : null });
   });
-  add('POST', `${ws}/custom-domains`, async (p, b) => ({ status: 201, body: await c.requestDomain(p.ws!, b) }));
-  add('GET', `${ws}/custom-domains`, async (p) => ({ status: 200, body: { customDomains: await c.listDomains(p.ws!) } }));
-  add('GET', `${ws}/custom-domains/:id`, async (p) => ({ status: 200, body: await c.getDomain(p.ws!, p.id!) }));
-  add('DELETE', `${ws}/custom-domains/:id`, async (p) => ({ status: 200, body: await c.removeDomain(p.ws!, p.id!) }));
+  add('POST', `${ws}/custom-domains`, 'workspace', 'domain.request', async (p, b) => created(await c.requestDomain(p.ws!, b)));
+  add('GET', `${ws}/custom-domains`, 'workspace', null, async (p) => ok({ customDomains: await c.listDomains(p.ws!) }));
+  add('GET', cd, 'workspace', null, async (p) => ok(await c.getDomain(p.ws!, p.id!)));
+  add('DELETE', cd, 'workspace', 'domain.remove', async (p) => ok(await c.removeDomain(p.ws!, p.id!)));
+  add('POST', `${cd}/check`, 'workspace', 'domain.check_now', async (p) => ok(await c.checkNow(p.ws!, p.id!)));
+  add('GET', `${cd}/diagnose`, 'workspace', null, async (p) => ok(await c.diagnose(p.ws!, p.id!)));
+  add('POST', `${cd}/replace`, 'workspace', 'domain.replace', async (p, b) => created(await c.replaceDomain(p.ws!, p.id!, b)));
+  add('POST', `${ws}/webhooks`, 'workspace', 'webhook.create', async (p, b) => created(await hooks.create((await c.getWorkspace(p.ws!)).id, b)));
+  add('GET', `${ws}/webhooks`, 'workspace', null, async (p) => ok({ webhooks: await hooks.list((await c.getWorkspace(p.ws!)).id) }));
+  add('DELETE', `${ws}/webhooks/:id`, 'workspace', 'webhook.delete', async (p) => ok(await hooks.remove(p.ws!, p.id!)));
+  add('GET', `${ws}/webhooks/:id/deliveries`, 'workspace', null, async (p, _b, u) => ok({ deliveries: await hooks.deliveries(p.ws!, p.id!, intParam(u, 'limit', 50, 1, 500)) }));
   return routes;
+}
+
+async function auditView(store: Store, workspaceId: string | undefined, limit: number) {
+  return (await store.audit.list(workspaceId, limit)).map((e) => ({ ...e, at: new Date(e.at).toISOString() }));
+}
+
+function nameOf(b: Record<string, unknown>): string {
+  const v = b.name;
+  if (typeof v !== 'string' || v.trim() === '' || v.length > 100) throw new AppError(ControlErrors.INVALID_INPUT, '"name" is required (at most 100 characters)');
+  return v.trim();
+}
+
+function boolParam(u: URL, key: string): boolean {
+  const raw = u.searchParams.get(key);
+  if (raw === null || raw === 'false' || raw === '0') return false;
+  if (raw === 'true' || raw === '1' || raw === '') return true;
+  throw new AppError(ControlErrors.INVALID_INPUT, `"${key}" must be true or false`);
 }
 
 function intParam(u: URL, key: string, dflt: number, min: number, max: number): number {
@@ -86,15 +164,6 @@ function intParam(u: URL, key: string, dflt: number, min: number, max: number): 
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) throw new AppError(ControlErrors.INVALID_INPUT, `"${key}" must be an integer from ${min} to ${max}`);
   return n;
-}
-
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
-}
-
-function authorized(header: string | undefined, expected: Buffer): boolean {
-  const m = /^Bearer\s+(\S+)$/i.exec(header ?? '');
-  return m !== null && timingSafeEqual(digest(m[1]!), expected);
 }
 
 async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
@@ -126,6 +195,9 @@ function sendError(res: ServerResponse, err: unknown, logger?: AdminApiDeps['log
   const appErr = err instanceof AppError ? err : new AppError(ControlErrors.INTERNAL);
   if (!(err instanceof AppError) || appErr.httpStatus >= 500) logger?.error({ err }, 'admin API error');
   if (res.headersSent) return void res.destroy();
+  // RFC 9110 §10.2.3: tell a rate-limited caller when to come back.
+  const retryAfter = appErr.details?.retryAfterSeconds;
+  if (typeof retryAfter === 'number') res.setHeader('Retry-After', String(retryAfter));
   const error: Record<string, unknown> = { code: appErr.code, message: appErr.message };
   if (appErr.details) error.details = appErr.details;
   send(res, appErr.httpStatus, { error });

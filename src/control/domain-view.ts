@@ -1,4 +1,6 @@
 import type { CustomDomain, DomainHistoryEntry, Hostname, StoredCertificate } from '../core/index.ts';
+import type { DomainRequestRecord } from '../store/index.ts';
+import { cspDirectives, type CspDirectives } from './csp.ts';
 
 /** What the admin API shows of a custom domain. */
 export interface DomainView {
@@ -14,6 +16,13 @@ export interface DomainView {
   readonly nsRecords: readonly string[];
   readonly hosts: { readonly cdn: string; readonly api: string };
   readonly sourceIds: readonly string[];
+  /** What the request form carried, and links to the primary / replaced domain. */
+  readonly request: {
+    readonly subject: string; readonly description: string | null; readonly usesCsp: boolean;
+    readonly primaryDomainId: string | null; readonly replacesDomainId: string | null;
+  } | null;
+  /** The CSP sources to add when the site uses a Content Security Policy, else null. */
+  readonly csp: CspDirectives | null;
   readonly certificate: { readonly issuer: string; readonly serial: string; readonly notBefore: string; readonly notAfter: string; readonly names: readonly string[] } | null;
   readonly nextCheckAt: string | null;
   readonly history: ReadonlyArray<{ readonly at: string; readonly from: string | null; readonly to: string; readonly reason: string; readonly message: string }>;
@@ -21,8 +30,9 @@ export interface DomainView {
   readonly updatedAt: string;
 }
 
-/** Builds the {@link DomainView} of a domain from its record, current certificate and history. */
-export function toDomainView(d: CustomDomain, nameservers: readonly Hostname[], cert: StoredCertificate | undefined, history: readonly DomainHistoryEntry[]): DomainView {
+/** Builds the {@link DomainView} of a domain from its record, request, current certificate and history. */
+export function toDomainView(d: CustomDomain, nameservers: readonly Hostname[], cert: StoredCertificate | undefined,
+  history: readonly DomainHistoryEntry[], request?: DomainRequestRecord): DomainView {
   const iso = (ms: number) => new Date(ms).toISOString();
   const s = d.state;
   const reason = s.kind === 'failed' ? s.reason : s.kind === 'awaiting_delegation' ? (s.lastCheck?.reason ?? 'awaiting_ns_records') : null;
@@ -31,6 +41,11 @@ export function toDomainView(d: CustomDomain, nameservers: readonly Hostname[], 
   return {
     id: d.id, workspaceId: d.workspaceId, domain: d.domain, state: s.kind, reason, message,
     nameservers, nsRecords: nameservers.map((ns) => `${d.domain}. IN NS ${ns}.`), hosts: d.hosts, sourceIds: d.sourceIds,
+    request: request ? {
+      subject: request.subject, description: request.description, usesCsp: request.usesCsp,
+      primaryDomainId: request.primaryDomainId, replacesDomainId: request.replacesDomainId,
+    } : null,
+    csp: request?.usesCsp ? cspDirectives(d.hosts) : null,
     certificate: cert ? { issuer: cert.issuer, serial: cert.serialHex, notBefore: iso(cert.notBefore), notAfter: iso(cert.notAfter), names: cert.names } : null,
     nextCheckAt: d.nextCheckAt === null ? null : iso(d.nextCheckAt),
     history: history.map((h) => ({ at: iso(h.at), from: h.from, to: h.to, reason: h.reason, message: h.message })),

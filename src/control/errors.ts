@@ -18,5 +18,11 @@ export const ControlErrors = defineErrors({
   ANALYTICS_JS_REQUIRED: { code: 'ERR_CONTROL_ANALYTICS_JS_REQUIRED', message: 'the first custom domain of a workspace must include an analytics.js source', httpStatus: 422 },
   PLAN_EXCLUDES_FEATURE: { code: 'ERR_CONTROL_PLAN_EXCLUDES_FEATURE', message: 'custom domains are not included in this workspace\'s plan', httpStatus: 403 },
   FORBIDDEN_TRANSITION: { code: 'ERR_CONTROL_FORBIDDEN_TRANSITION', message: 'this change is not allowed in the domain\'s current state', httpStatus: 409 },
+  FORBIDDEN: { code: 'ERR_CONTROL_FORBIDDEN', message: 'this token may not access this resource', httpStatus: 403 },
+  RATE_LIMITED: { code: 'ERR_CONTROL_RATE_LIMITED', message: 'too many requests; retry later', httpStatus: 429, retryable: true },
+  NOTHING_TO_CHECK: { code: 'ERR_CONTROL_NOTHING_TO_CHECK', message: 'the domain is not waiting for anything a check could advance', httpStatus: 409 },
+  TAKEOVER_PROOF_REQUIRED: { code: 'ERR_CONTROL_TAKEOVER_PROOF_REQUIRED', message: 'prove control of the parent zone with the TXT record given, then retry', httpStatus: 409 },
+  CHANGE_IN_PROGRESS: { code: 'ERR_CONTROL_CHANGE_IN_PROGRESS', message: 'a subdomain change of this domain is already in progress', httpStatus: 409 },
+  DIAGNOSTICS_UNAVAILABLE: { code: 'ERR_CONTROL_DIAGNOSTICS_UNAVAILABLE', message: 'diagnostics are not configured on this server', httpStatus: 503 },
   INTERNAL: { code: 'ERR_CONTROL_INTERNAL', message: 'internal error', httpStatus: 500 },
 });

@@ -1,5 +1,12 @@
 export { createControl, type Control, type ControlSettings, type ControlDeps } from './service.ts';
-export { createAdminHandler, type AdminApiDeps } from './admin-api.ts';
+export { createAdminHandler, adminRoutes, type AdminApiDeps, type AdminRoute } from './admin-api.ts';
+export { openApiDocument } from './openapi.ts';
+export { authenticate, authorize, createTokenAdmin, type Principal, type TokenView } from './access.ts';
+export { WebhookDispatcher, createWebhookAdmin, signWebhook, verifyWebhookSignature, SIGNATURE_HEADER, type WebhookDispatcherDeps, type WebhookView } from './webhooks.ts';
+export { createDiagnoser, type Diagnoser, type DiagnoserDeps, type DiagnosisReport, type WhoMustAct } from './diagnose.ts';
+export { createResolverDns, guardTakeover, claimRecordName, claimRecordValue, type ControlDns } from './takeover.ts';
+export { cspDirectives, type CspDirectives } from './csp.ts';
+export { parseRequestForm, type DomainRequestForm } from './request-form.ts';
 export { DomainWorker, classifyIssuanceError, type DomainWorkerDeps } from './domain-worker.ts';
 export { SourceDirectory } from './source-directory.ts';
 export { nextState, isTerminal, type DomainEvent } from './lifecycle.ts';

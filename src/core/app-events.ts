@@ -14,7 +14,12 @@ export interface AppEventMap {
   'challenge.published': { readonly name: Hostname; readonly value: string };
   'challenge.withdrawn': { readonly name: Hostname; readonly value: string };
   'cert.obtained': { readonly domain: CustomDomain; readonly certificate: StoredCertificate };
-  'cert.failed': { readonly domain: CustomDomain; readonly reason: DomainReason; readonly message: string; readonly retryAt: number };
+  /** An issuance (`phase` absent or `issuance`) or a renewal of the domain's certificate failed; `retryAt` is the next try. */
+  'cert.failed': { readonly domain: CustomDomain; readonly reason: DomainReason; readonly message: string; readonly retryAt: number; readonly phase?: 'issuance' | 'renewal' };
+  /** A renewed certificate replaced `previous` (which keeps serving until this one is installed). */
+  'cert.renewed': { readonly domain: CustomDomain; readonly certificate: StoredCertificate; readonly previous: StoredCertificate };
+  /** A certificate was revoked (RFC 5280 §5.3.1 `reasonCode`) and its key deleted. */
+  'cert.revoked': { readonly domainId: string; readonly certificate: StoredCertificate; readonly reasonCode: number };
 }
 
 /** The process-wide bus carrying {@link AppEventMap}. */

@@ -42,7 +42,12 @@ export type DomainReason =
   | 'issuance_failed'
   | 'ca_rate_limited'
   | 'caa_forbids'
-  | 'dns_validation_failed';
+  | 'dns_validation_failed'
+  | 'challenge_rejected'
+  | 'ca_unreachable'
+  | 'ca_error'
+  | 'ca_refused_name'
+  | 'ca_budget_exhausted';
 
 /**
  * The lifecycle state of a custom domain, stored as one JSON column and changed only by

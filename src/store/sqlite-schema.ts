@@ -55,4 +55,61 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   -- Deduplication: one stored event per (source, messageId).
   CREATE UNIQUE INDEX events_dedup ON events(source_id, message_id);
   `,
+  `
+  -- Certificate lifecycle: one renewal schedule per domain (keyed by its current certificate),
+  -- a journal of ACME orders (crash resume, duplicate guard and the CA budget ledger) and
+  -- revocation bookkeeping on certificates.
+  CREATE TABLE cert_renewals (
+    domain_id TEXT PRIMARY KEY REFERENCES custom_domains(id),
+    certificate_id TEXT NOT NULL, renew_at INTEGER NOT NULL, basis TEXT NOT NULL,
+    window_start INTEGER, window_end INTEGER, ari_checked_at INTEGER, ari_next_check_at INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 0, last_error_json TEXT, updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX cert_renewals_due ON cert_renewals(renew_at);
+  CREATE TABLE acme_orders (
+    id TEXT PRIMARY KEY, domain_id TEXT NOT NULL, names_key TEXT NOT NULL, directory_url TEXT NOT NULL,
+    purpose TEXT NOT NULL, replaces TEXT, order_url TEXT, key_sealed TEXT, status TEXT NOT NULL,
+    error_code TEXT, certificate_id TEXT, created_at INTEGER NOT NULL, finished_at INTEGER
+  );
+  -- At most one open order per name set: a second order for the same names is refused by the database.
+  CREATE UNIQUE INDEX acme_orders_one_open ON acme_orders(names_key) WHERE status = 'open';
+  CREATE INDEX acme_orders_by_directory ON acme_orders(directory_url, created_at);
+  CREATE INDEX acme_orders_by_names ON acme_orders(names_key, created_at);
+  ALTER TABLE certificates ADD COLUMN revoked_at INTEGER;
+  ALTER TABLE certificates ADD COLUMN revocation_reason INTEGER;
+  `,
+  `
+  -- Control plane: request form, admin tokens, audit log, takeover claims, webhooks.
+  CREATE TABLE domain_requests (
+    domain_id TEXT PRIMARY KEY REFERENCES custom_domains(id), subject TEXT NOT NULL, description TEXT,
+    uses_csp INTEGER NOT NULL, primary_domain_id TEXT REFERENCES custom_domains(id),
+    replaces_domain_id TEXT REFERENCES custom_domains(id), check_requested_at INTEGER, created_at INTEGER NOT NULL
+  );
+  CREATE INDEX domain_requests_by_replaced ON domain_requests(replaces_domain_id) WHERE replaces_domain_id IS NOT NULL;
+  CREATE TABLE api_tokens (
+    id TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, workspace_id TEXT REFERENCES workspaces(id),
+    name TEXT NOT NULL, created_at INTEGER NOT NULL, revoked_at INTEGER
+  );
+  CREATE TABLE audit_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, workspace_id TEXT,
+    action TEXT NOT NULL, target TEXT, detail_json TEXT NOT NULL
+  );
+  CREATE INDEX audit_log_by_workspace ON audit_log(workspace_id, seq);
+  CREATE TABLE domain_claims (
+    domain TEXT NOT NULL, workspace_id TEXT NOT NULL REFERENCES workspaces(id), token TEXT NOT NULL,
+    created_at INTEGER NOT NULL, verified_at INTEGER, PRIMARY KEY (domain, workspace_id)
+  );
+  CREATE TABLE webhooks (
+    id TEXT PRIMARY KEY, workspace_id TEXT NOT NULL REFERENCES workspaces(id), url TEXT NOT NULL,
+    secret TEXT NOT NULL, created_at INTEGER NOT NULL, deleted_at INTEGER
+  );
+  CREATE INDEX webhooks_by_workspace ON webhooks(workspace_id);
+  CREATE TABLE webhook_deliveries (
+    id TEXT PRIMARY KEY, webhook_id TEXT NOT NULL REFERENCES webhooks(id), event TEXT NOT NULL, body TEXT NOT NULL,
+    status TEXT NOT NULL, attempts INTEGER NOT NULL, next_attempt_at INTEGER, last_status INTEGER, last_error TEXT,
+    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_attempt_at) WHERE status = 'pending';
+  CREATE INDEX webhook_deliveries_by_hook ON webhook_deliveries(webhook_id, created_at);
+  `,
 ];

@@ -7,6 +7,8 @@ import type {
 } from '../core/index.ts';
 import { SQLITE_MIGRATIONS } from './sqlite-schema.ts';
 import { SqliteEventLog } from './sqlite-event-log.ts';
+import { certLifecycleRepos } from './sqlite-cert-lifecycle.ts';
+import { sqliteControlRepos } from './sqlite-control-repos.ts';
 import type {
   AcmeAccountRepo, CertificateRepo, ChallengeRepo, DomainRepo, SourceRepo, Store, StoreConflict, WorkspaceRepo,
 } from './types.ts';
@@ -34,7 +36,9 @@ export function openSqliteStore(path: string): Store {
     challenges: challengeRepo(db),
     certificates: certificateRepo(db),
     acmeAccounts: acmeAccountRepo(db),
+    ...certLifecycleRepos(db),
     events,
+    ...sqliteControlRepos(db),
     async close() {
       events.flush();
       db.close();

@@ -2,6 +2,8 @@ import type {
   CertificateStatus, CustomDomain, DomainHistoryEntry, DomainState, Hostname, LoggedEvent, Source,
   StoredCertificate, StoredEvent, Workspace,
 } from '../core/index.ts';
+import type { AcmeOrderRepo, CertRecordRepo, RenewalRepo } from './sqlite-cert-lifecycle.ts';
+import type { ControlRepos } from './control-types.ts';
 
 /**
  * The persistence boundary of firstparty. Implementations (SQLite by default) are safe for
@@ -9,13 +11,17 @@ import type {
  * that find nothing resolve to `undefined`, never reject. Uniqueness rules are enforced by the
  * database itself (unique indexes), surfaced as {@link StoreConflict} values, not exceptions.
  */
-export interface Store {
+export interface Store extends ControlRepos {
   readonly workspaces: WorkspaceRepo;
   readonly sources: SourceRepo;
   readonly domains: DomainRepo;
   readonly challenges: ChallengeRepo;
   readonly certificates: CertificateRepo;
   readonly acmeAccounts: AcmeAccountRepo;
+  /** Certificate lifecycle (sqlite-cert-lifecycle.ts): renewal schedules, ACME order journal, revocation. */
+  readonly renewals: RenewalRepo;
+  readonly acmeOrders: AcmeOrderRepo;
+  readonly certRecords: CertRecordRepo;
   readonly events: EventLog;
   /** Flushes pending work and closes the database. */
   close(): Promise<void>;
