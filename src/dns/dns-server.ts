@@ -5,7 +5,9 @@ import { AppError } from '../core/index.ts';
 import { DnsErrors } from './errors.ts';
 import { DnsMetricsRecorder, type DnsMetrics } from './metrics.ts';
 import { createResponder, type Responder } from './responder.ts';
+import { ResponseRateLimiter, truncatedCopy, type RrlOptions } from './rrl.ts';
 import { FrameReader, frame } from './tcp-framing.ts';
+import { createTransferResponder, type TransferPolicy, type TransferResponder } from './zone-transfer.ts';
 import type { DnsListen, DnsLogger, DnsTransport } from './types.ts';
 import type { ZoneTable } from './zone-table.ts';
 
@@ -23,6 +25,10 @@ export interface DnsServerOptions {
   readonly maxTcpConnections?: number;
   /** Requested kernel receive buffer of each UDP socket in bytes (default 4 MiB, capped by the OS). */
   readonly udpReceiveBufferBytes?: number;
+  /** Zone transfers (AXFR over TCP, RFC 5936) and who may make them; default none (REFUSED). */
+  readonly transfer?: TransferPolicy;
+  /** Response-rate limiting of UDP answers per client prefix; default off. */
+  readonly rrl?: RrlOptions;
 }
 
 interface Endpoint { readonly host: string; readonly udp: dgram.Socket; readonly tcp: net.Server }
@@ -40,6 +46,8 @@ export class DnsServer {
   readonly #log: DnsLogger;
   readonly #metrics = new DnsMetricsRecorder();
   readonly #respond: Responder;
+  readonly #transfer: TransferResponder | undefined;
+  readonly #rrl: ResponseRateLimiter | undefined;
   readonly #tcpSockets = new Set<net.Socket>();
   #endpoints: Endpoint[] = [];
 
@@ -47,6 +55,8 @@ export class DnsServer {
     this.#opts = opts;
     this.#log = opts.logger ?? SILENT;
     this.#respond = createResponder(opts.table, this.#metrics, (err) => this.#log.error({ err }, 'dns answer failed'));
+    this.#transfer = opts.transfer ? createTransferResponder(opts.table, opts.transfer, this.#metrics) : undefined;
+    this.#rrl = opts.rrl && opts.rrl.responsesPerSecond > 0 ? new ResponseRateLimiter(opts.rrl) : undefined;
   }
 
   /**
@@ -146,8 +156,17 @@ export class DnsServer {
   #onUdp(sock: dgram.Socket, msg: Buffer, rinfo: dgram.RemoteInfo): void {
     // Port 0 cannot be answered (and dgram would throw): a forged source, drop it.
     if (rinfo.port === 0) return;
-    const out = this.#answer(msg, 'udp');
+    let out = this.#answer(msg, 'udp');
     if (out === null) return;
+    const action = this.#rrl?.check(rinfo.address) ?? 'send';
+    if (action === 'drop') {
+      this.#metrics.rateLimited++;
+      return;
+    }
+    if (action === 'slip') {
+      this.#metrics.rateLimited++;
+      out = truncatedCopy(out);
+    }
     try {
       sock.send(out, rinfo.port, rinfo.address);
     } catch (err) {
@@ -177,10 +196,26 @@ export class DnsServer {
   }
 
   #onTcpMessage(sock: net.Socket, msg: Buffer): void {
+    const transfer = this.#transferAnswer(sock, msg);
+    if (transfer !== null) {
+      for (const m of transfer) if (!sock.destroyed && !sock.write(frame(m))) sock.pause();
+      return;
+    }
     const out = this.#answer(msg, 'tcp');
     if (out === null || sock.destroyed) return;
     // Back-pressure: stop reading queries while answers are not being read (RFC 7766 §6.2.2).
     if (!sock.write(frame(out))) sock.pause();
+  }
+
+  #transferAnswer(sock: net.Socket, msg: Buffer): Buffer[] | null {
+    if (this.#transfer === undefined) return null;
+    try {
+      return this.#transfer(msg, sock.remoteAddress ?? '');
+    } catch (err) {
+      // The ordinary responder then answers it (REFUSED for a transfer): nothing escapes the socket.
+      this.#log.error({ err }, 'dns zone transfer failed');
+      return null;
+    }
   }
 }
 

@@ -32,6 +32,19 @@ export const DnsErrors = defineErrors({
     message: 'the DNS server could not be reached',
     retryable: true,
   },
+  BAD_TSIG_KEY: {
+    code: 'ERR_DNS_BAD_TSIG_KEY',
+    message: 'a TSIG key is not name:base64secret with a secret of at least 16 bytes',
+  },
+  BAD_TRANSFER_ACL: {
+    code: 'ERR_DNS_BAD_TRANSFER_ACL',
+    message: 'a zone transfer allow-list entry is not an IP address or CIDR prefix',
+  },
+  NOTIFY_UNACKNOWLEDGED: {
+    code: 'ERR_DNS_NOTIFY_UNACKNOWLEDGED',
+    message: 'a secondary did not acknowledge a NOTIFY (no answer, an error rcode or a bad TSIG)',
+    retryable: true,
+  },
   BAD_RESPONSE: {
     code: 'ERR_DNS_BAD_RESPONSE',
     message: 'the DNS server sent a response that cannot be decoded or does not match the query',

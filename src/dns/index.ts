@@ -12,3 +12,9 @@ export { DnsMetricsRecorder, LATENCY_BUCKETS_US, type DnsMetrics } from './metri
 export { queryDns, type QueryDnsOptions, type DnsResponse } from './client.ts';
 export { DnsErrors } from './errors.ts';
 export { RRType, Rcode, Opcode, typeName, typeCode, rcodeName } from './rr-types.ts';
+export { type ZoneChange } from './zone-table.ts';
+export { Notifier, type NotifierOptions, type NotifyStats } from './notifier.ts';
+export { createTransferResponder, compileAllowList, type TransferPolicy, type TransferResponder } from './zone-transfer.ts';
+export { parseTsigKey, signMessage, verifyMessage, TsigError, TSIG_ALGORITHM, type TsigKey, type TsigVerdict } from './tsig.ts';
+export { ResponseRateLimiter, type RrlOptions, type RrlAction } from './rrl.ts';
+export { renderNsdSecondaryConfig, type NsdSecondaryConfigInput } from './nsd-config.ts';

@@ -12,6 +12,8 @@ export interface DnsMetrics {
   readonly dropped: number;
   /** Answers sent truncated (TC=1) because they did not fit the transport's limit. */
   readonly truncated: number;
+  /** UDP answers dropped or sent truncated by response-rate limiting. */
+  readonly rateLimited: number;
   readonly byTransport: { readonly udp: number; readonly tcp: number };
   /** Answered queries by QTYPE mnemonic (`TYPE<n>` for unknown ones); FORMERR/NOTIMP are not counted here. */
   readonly byQtype: Readonly<Record<string, number>>;
@@ -31,6 +33,7 @@ export class DnsMetricsRecorder {
   queriesTotal = 0;
   dropped = 0;
   truncated = 0;
+  rateLimited = 0;
   tcpOpen = 0;
   tcpAccepted = 0;
   tcpTimedOut = 0;
@@ -65,6 +68,7 @@ export class DnsMetricsRecorder {
       queriesTotal: this.queriesTotal,
       dropped: this.dropped,
       truncated: this.truncated,
+      rateLimited: this.rateLimited,
       byTransport: { ...this.#byTransport },
       byQtype: named(this.#byQtype, typeName),
       byRcode: named(this.#byRcode, rcodeName),

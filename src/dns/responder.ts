@@ -105,9 +105,11 @@ export type Responder = (msg: Buffer, transport: DnsTransport) => Buffer | null;
 /**
  * Builds the authoritative query answerer. Behaviour (RFC 1034 §4.3.2, RFC 1035 §4.1.1):
  * AA set, RA clear, RD/CD and the question (original case) echoed; positive answers carry only the
- * RRset; NXDOMAIN and NODATA (empty non-terminals included, RFC 8020) carry the SOA with
+ * RRset — minimal responses: the apex NS RRset in the authority section is optional (RFC 1034
+ * §4.3.2 step 3a; RFC 2181 §6.1 only requires it on referrals, which we never make) and no glue
+ * is needed since our nameserver names are outside the zones served; NXDOMAIN and NODATA (empty non-terminals included, RFC 8020) carry the SOA with
  * TTL = min(SOA TTL, minimum) (RFC 2308 §3); REFUSED outside our zones and for other classes and
- * zone transfers; ANY gets one RRset (RFC 8482 §4.2); NOTIMP for opcodes other than QUERY; FORMERR
+ * zone transfers (AXFR over TCP is answered by `createTransferResponder` when the server allows it); ANY gets one RRset (RFC 8482 §4.2); NOTIMP for opcodes other than QUERY; FORMERR
  * for malformed queries; BADVERS for EDNS versions other than 0 (RFC 6891 §6.1.3). Answers larger
  * than 512 bytes (no OPT) or min(advertised, 1232) bytes (OPT) over UDP are sent as header and
  * question with TC set (RFC 2181 §9, RFC 7766 §5). Encoded answers are cached per RRset and EDNS

@@ -9,6 +9,11 @@ function freezeSpec(spec: ZoneSpec): ZoneSpec {
   return Object.freeze(spec);
 }
 
+/** What changed in a {@link ZoneTable}: a zone set (added or replaced) or deleted. */
+export type ZoneChange =
+  | { readonly kind: 'set'; readonly spec: ZoneSpec; readonly previousSerial: number | undefined }
+  | { readonly kind: 'deleted'; readonly apex: string };
+
 /**
  * The in-memory set of zones the DNS server answers from; synchronous and not persisted.
  *
@@ -20,6 +25,22 @@ function freezeSpec(spec: ZoneSpec): ZoneSpec {
  */
 export class ZoneTable {
   readonly #zones = new Map<string, CompiledZone>();
+  readonly #listeners = new Set<(change: ZoneChange) => void>();
+
+  /**
+   * Calls `listener` synchronously after every successful `setZone` and every `deleteZone` of a
+   * zone that existed (e.g. to send NOTIFY, RFC 1996). Listeners must not throw. Returns the
+   * unsubscribe function.
+   */
+  onChange(listener: (change: ZoneChange) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Apexes of every zone served, in insertion order. */
+  apexes(): IterableIterator<string> {
+    return this.#zones.keys();
+  }
 
   /**
    * Adds or atomically replaces the zone at `spec.apex`. Throws `ERR_DNS_INVALID_ZONE`. The table
@@ -27,12 +48,15 @@ export class ZoneTable {
    */
   setZone(spec: ZoneSpec): void {
     const frozen = freezeSpec(spec);
-    this.#zones.set(frozen.apex, compileZone(frozen));
+    const compiled = compileZone(frozen);
+    const previousSerial = this.#zones.get(frozen.apex)?.spec.serial;
+    this.#zones.set(frozen.apex, compiled);
+    for (const l of this.#listeners) l({ kind: 'set', spec: frozen, previousSerial });
   }
 
   /** Removes the zone at `apex` (no-op when absent); its names are REFUSED from the next query on. */
   deleteZone(apex: string): void {
-    this.#zones.delete(apex);
+    if (this.#zones.delete(apex)) for (const l of this.#listeners) l({ kind: 'deleted', apex });
   }
 
   /** The zone as last set (the same, frozen object), or undefined. */
