@@ -20,6 +20,8 @@ export class EdgeSync {
       if (d.state.kind === 'active') this.route(d);
     }
     events.on('cert.obtained', ({ certificate }) => this.installCert(certificate));
+    // A renewed certificate replaces the old one for new handshakes; open connections keep theirs.
+    events.on('cert.renewed', ({ certificate }) => this.installCert(certificate));
     events.on('domain.changed', ({ domain }) => this.onDomainChanged(domain));
   }
 

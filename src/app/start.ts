@@ -6,15 +6,18 @@ import pino, { type Logger } from 'pino';
 import { EventBus, systemClock, type AppEventMap, type Clock, type Hostname } from '../core/index.ts';
 import type { Config } from '../config/index.ts';
 import { openSqliteStore, type Store } from '../store/index.ts';
-import { DnsServer, ZoneTable } from '../dns/index.ts';
-import { createAcmeIssuer, createLocalCaIssuer, loadKeyCipher, type Issuer } from '../certs/index.ts';
+import { DnsServer, Notifier, parseTsigKey, renderDnsPrometheus, ZoneTable } from '../dns/index.ts';
+import { createAcmeIssuer, createLocalCaIssuer, loadKeyCipher, resealSecrets, type Issuer } from '../certs/index.ts';
 import { createDelegationChecker } from '../delegation/index.ts';
-import { CertCache, EdgeServer, HostRouter } from '../edge/index.ts';
+import { CertCache, createMetricsHook, EdgeServer, HostRouter, PlainHttpServer } from '../edge/index.ts';
 import { createCdnHandler, loadAnalyticsBundle } from '../cdn/index.ts';
-import { createIngestHandler } from '../ingest/index.ts';
-import { createAdminHandler, createControl, DomainWorker, SourceDirectory, type Control } from '../control/index.ts';
+import { createEventTail, createIngestHandler } from '../ingest/index.ts';
+import {
+  createAdminHandler, createControl, createDiagnoser, createResolverDns, DomainWorker, SourceDirectory, WebhookDispatcher, type Control,
+} from '../control/index.ts';
 import { resolveAdminToken } from './admin-token.ts';
 import { EdgeSync } from './edge-sync.ts';
+import { withEventStream } from './event-stream-route.ts';
 import { ZoneSync } from './zone-sync.ts';
 
 /** A running firstparty process (all roles), as returned by {@link startFirstparty}. */
@@ -58,7 +61,13 @@ export async function startFirstparty(config: Config, opts: StartOptions = {}): 
     const store = openSqliteStore(join(config.dataDir, 'firstparty.db'));
     closers.push(() => store.close());
     const events = new EventBus<AppEventMap>((err, event) => logger.error({ err, event }, 'event listener failed'));
-    const cipher = loadKeyCipher({ dataDir: config.dataDir });
+    const cipher = loadKeyCipher({
+      dataDir: config.dataDir, previousKeys: config.keys.previousMasterKeys,
+      ...(config.keys.masterKey ? { masterKey: config.keys.masterKey } : {}),
+    });
+    // Master-key rotation: whatever an earlier key sealed is sealed again with the current one.
+    const resealed = await resealSecrets(store.certRecords, cipher);
+    if (resealed > 0) logger.info({ resealed, keyId: cipher.keyId }, 're-sealed private keys with the current master key');
     const { token: adminToken } = resolveAdminToken(config.adminToken, config.dataDir);
     const localCa = await createLocalCaIssuer({ dataDir: config.dataDir, logger });
 
@@ -68,49 +77,88 @@ export async function startFirstparty(config: Config, opts: StartOptions = {}): 
       caaIssuers: config.acme.caaIdentities,
     } });
     await zones.start();
-    const dns = new DnsServer({ table, listen: config.dns.listen, logger });
+    const tsigKey = config.dns.tsigKey ? parseTsigKey(`${config.dns.tsigKey.name}:${config.dns.tsigKey.secretBase64}`) : undefined;
+    const dns = new DnsServer({
+      table, listen: config.dns.listen, logger,
+      transfer: { allow: config.dns.axfrAllow, tsigKeys: tsigKey ? [tsigKey] : [] },
+      rrl: { responsesPerSecond: config.dns.rrlResponsesPerSecond },
+    });
     await dns.start();
     closers.push(() => dns.close());
+    if (config.dns.secondaries.length > 0) {
+      // RFC 1996: every serial change is announced; at start every zone once, as secondaries may be behind.
+      const notifier = new Notifier({ table, secondaries: config.dns.secondaries, logger, ...(tsigKey ? { tsigKey } : {}) });
+      await notifier.start();
+      closers.push(() => notifier.close());
+      for (const apex of table.apexes()) notifier.announce(table.getZone(apex)!);
+    }
 
-    const issuer: Issuer = config.acme.directoryUrl
-      ? createAcmeIssuer({
-        directoryUrl: config.acme.directoryUrl, accounts: acmeAccounts(store, cipher), dns01: zones, logger,
-        caaIdentities: [...config.acme.caaIdentities],
-        ...(config.acme.caBundlePath ? { caBundlePem: readFileSync(config.acme.caBundlePath, 'utf8') } : {}),
-        ...(config.acme.contactEmail ? { contactEmail: config.acme.contactEmail } : {}),
-      })
-      : localCa;
+    const acmeIssuer = (directoryUrl: string): Issuer => createAcmeIssuer({
+      directoryUrl, accounts: acmeAccounts(store, cipher), dns01: zones, logger,
+      caaIdentities: [...config.acme.caaIdentities],
+      ...(config.acme.caBundlePath ? { caBundlePem: readFileSync(config.acme.caBundlePath, 'utf8') } : {}),
+      ...(config.acme.contactEmail ? { contactEmail: config.acme.contactEmail } : {}),
+    });
+    const issuer: Issuer = config.acme.directoryUrl ? acmeIssuer(config.acme.directoryUrl) : localCa;
+    const fallbackIssuer = config.acme.fallbackDirectoryUrl ? acmeIssuer(config.acme.fallbackDirectoryUrl) : null;
 
     const sources = new SourceDirectory();
     await sources.load(store.sources);
-    const control = createControl({ store, clock, events, sources, settings: {
+    const checker = createDelegationChecker({ resolver: config.delegation.resolver, clock });
+    const dnsTarget = { resolver: config.delegation.resolver, checker, nameservers: config.dns.nameservers, ourServers: dns.addresses() };
+    const control = createControl({ store, clock, events, sources, logger, settings: {
       customDomainPlans: config.customDomainPlans, cdnLabel: config.edge.cdnLabel, apiLabel: config.edge.apiLabel,
       nameservers: config.dns.nameservers, defaultCdnHost: config.edge.defaultCdnHost, defaultApiHost: config.edge.defaultApiHost,
-    } });
+    },
+    dns: createResolverDns(dnsTarget),
+    diagnoser: createDiagnoser({ ...dnsTarget, edge: () => edge.address(), caaIdentities: config.acme.caaIdentities, now: () => clock.now() }),
+    });
+    const webhooks = new WebhookDispatcher({ store, clock, events, logger });
+    webhooks.start();
+    closers.push(() => webhooks.close());
 
     const certs = new CertCache();
     const router = new HostRouter();
     await new EdgeSync({ store, certs, router, cipher, events }).start();
     await installDefaultHosts(config, localCa, certs, router);
     const bundle = await loadAnalyticsBundle();
+    const tail = createEventTail();
+    const api = createIngestHandler({ sources, log: store.events, clock, logger, onStored: (e) => tail.publish(e) },
+      { trustedProxies: config.trustedProxies, ...config.ingest });
+    const limits = { maxConnectionsPerAddress: config.edge.maxConnectionsPerAddress, requestTimeoutMs: config.edge.requestTimeoutMs };
     const edge = new EdgeServer({
-      certs, router, listen: config.edge.listen, logger,
-      cdn: createCdnHandler({ sources, bundle, logger }) as never,
-      api: createIngestHandler({ sources, log: store.events, clock, logger }, { trustedProxies: config.trustedProxies }) as never,
+      certs, router, listen: config.edge.listen, logger, limits, api,
+      cdn: createCdnHandler({ sources, bundle, logger }),
+      logClientAddress: config.edge.logClientAddress,
+      ...(config.edge.accessLog ? { accessLog: logger.child({ component: 'edge-access' }) } : {}),
+      ...(config.edge.noSniHost ? { fallbackHost: config.edge.noSniHost } : {}),
     });
     await edge.start();
     closers.push(() => edge.close());
+    if (config.edge.httpListen) {
+      const plain = new PlainHttpServer({
+        router, api, listen: config.edge.httpListen, limits, allowPlainHttpApi: config.edge.plainHttpApi, httpsPort: config.edge.publicHttpsPort,
+      });
+      await plain.start();
+      closers.push(() => plain.close());
+    }
 
-    const admin = createServer(createAdminHandler({ control, adminToken, logger }));
+    const adminHandler = withEventStream(createAdminHandler({ control, store, clock, adminToken, logger }), { control, store, adminToken, tail });
+    const metrics = createMetricsHook({ render: () => edge.metrics.render() + renderDnsPrometheus(dns.metrics()) });
+    // Prometheus text at /metrics, unauthenticated: keep the admin listener on a private address.
+    const admin = createServer((req, res) => metrics(req, res) || adminHandler(req, res));
     await listen(admin, config.admin.listen);
     closers.push(() => new Promise<void>((r) => admin.close(() => r())));
+    // Closed before the admin server (closers run in reverse): open streams would keep it waiting.
+    closers.push(async () => tail.close());
 
     const worker = new DomainWorker({
       control, store, clock, events, logger, issuer, cipher,
-      delegation: createDelegationChecker({ resolver: config.delegation.resolver, clock }),
+      delegation: checker,
       target: { nameservers: config.dns.nameservers, ourServers: dns.addresses() },
       pollInitialMs: config.delegation.pollInitialMs, pollMaxMs: config.delegation.pollMaxMs,
       ...(opts.issuanceRetryMs ? { issuanceRetryMs: opts.issuanceRetryMs } : {}),
+      ...(fallbackIssuer ? { fallbackIssuer } : {}),
     });
     await worker.start();
     closers.push(() => worker.close());

@@ -18,3 +18,4 @@ export { createTransferResponder, compileAllowList, type TransferPolicy, type Tr
 export { parseTsigKey, signMessage, verifyMessage, TsigError, TSIG_ALGORITHM, type TsigKey, type TsigVerdict } from './tsig.ts';
 export { ResponseRateLimiter, type RrlOptions, type RrlAction } from './rrl.ts';
 export { renderNsdSecondaryConfig, type NsdSecondaryConfigInput } from './nsd-config.ts';
+export { renderDnsPrometheus } from './prometheus.ts';

@@ -1,14 +1,24 @@
-import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
+import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import type { AddressInfo, Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { SecureContext, TLSSocket } from 'node:tls';
 import { AppError, type HostScope } from '../core/index.ts';
-import { TLS_OPTIONS, type CertCache } from './cert-cache.ts';
+import type { CertCache } from './cert-cache.ts';
 import { EdgeErrors } from './errors.ts';
+import { answerHealth, type Readiness } from './health.ts';
 import { normaliseHostHeader, type HostRouter } from './host-router.ts';
+import { EdgeMetrics } from './metrics.ts';
+import { ConnectionGuard, DEFAULT_EDGE_LIMITS, type EdgeLimits } from './protection.ts';
+import { pathOf, sendError, type EdgeRequest, type EdgeResponse } from './responses.ts';
 
 /** A request handler of a routed host; works with HTTP/1.1 and HTTP/2 (compat) objects. */
 export type ScopedHandler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse, scope: HostScope) => void;
+
+/** Where access log lines go (a pino logger or child). */
+export interface AccessLogger {
+  info(obj: object, msg?: string): void;
+}
 
 /** Dependencies and settings of {@link EdgeServer}. */
 export interface EdgeServerDeps {
@@ -18,44 +28,90 @@ export interface EdgeServerDeps {
   readonly api: ScopedHandler;
   readonly listen: { readonly host: string; readonly port: number };
   readonly logger?: { warn(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
-  /** Time allowed for a whole request (ms, default 30 000). */
-  readonly requestTimeoutMs?: number;
+  /** Protection limits; unset fields take {@link DEFAULT_EDGE_LIMITS}. */
+  readonly limits?: Partial<EdgeLimits>;
+  /** One structured line per response (host, kind, method, path without query, status, ms, protocol). Default none. */
+  readonly accessLog?: AccessLogger;
+  /** Whether access log lines carry the client address (personal data in many jurisdictions). Default false. */
+  readonly logClientAddress?: boolean;
+  /** Host whose certificate answers handshakes without SNI (and whose scope such requests must be in). Default none: they fail. */
+  readonly fallbackHost?: string;
+  /** `Strict-Transport-Security` max-age (RFC 6797 §6.1.1) in seconds; 0 omits the header. Default 31 536 000. */
+  readonly hstsMaxAgeSeconds?: number;
+  /** Wall clock in ms for certificate expiry metrics. Default `Date.now`. */
+  readonly now?: () => number;
 }
+
+/** A listening socket handed over by a predecessor process (zero-downtime restart), see {@link EdgeServer.start}. */
+export interface InheritedListener {
+  readonly handle: object;
+}
+
+// Per-connection marks. The TLS server exposes the accepted TCP socket of a TLS socket only as
+// `_parent`; it is the one place the accept time can be read back at handshake completion.
+const ACCEPTED_AT = Symbol('edge.acceptedAt');
+const OVER_LIMIT = Symbol('edge.overLimit');
+const IN_FLIGHT = Symbol('edge.inFlight');
+const RESPONSE = Symbol('edge.response');
+type Marked = { [ACCEPTED_AT]?: number; [OVER_LIMIT]?: boolean; [IN_FLIGHT]?: number; [RESPONSE]?: EdgeResponse };
 
 /**
  * The HTTPS edge: TLS 1.2/1.3 with ALPN `h2` and `http/1.1`, the certificate chosen by SNI from
- * the in-memory {@link CertCache} (unknown or missing SNI → the handshake fails; no certificate of
- * another host is ever presented), then the request routed by Host/`:authority` to the CDN or API
- * handler of that host. A Host whose scope differs from the SNI's is refused with 421; an unknown
- * Host gets 404 without hinting which hosts exist.
+ * the in-memory {@link CertCache} (unknown SNI → the handshake fails; missing SNI → fails, or the
+ * `fallbackHost`'s certificate; no certificate of another host is ever presented), then the
+ * request routed by Host/`:authority` to the CDN or API handler of that host. A Host whose scope
+ * differs from the SNI's is refused with 421 (RFC 9110 §15.5.20); an unknown Host gets 404 without
+ * hinting which hosts exist. `/healthz` and `/readyz` answer on any Host. Every response carries
+ * HSTS and `X-Content-Type-Options: nosniff`; limits answer 408, 413, 429 and 431.
  */
 export class EdgeServer {
+  /** Prometheus metrics of this edge; render them with `metrics.render()`. */
+  readonly metrics: EdgeMetrics;
+  private readonly limits: EdgeLimits;
+  private readonly guard: ConnectionGuard;
+  private readonly securityHeaders: ReadonlyArray<readonly [string, string]>;
+  private readonly h1Sockets = new Set<TLSSocket>();
+  private readonly sessions = new Set<ServerHttp2Session>();
+  private readonly readiness: Readiness = { ready: false };
   private server: Http2SecureServer | null = null;
+  private draining = false;
+  private unsubscribe: (() => void) | null = null;
 
-  constructor(private readonly deps: EdgeServerDeps) {}
+  constructor(private readonly deps: EdgeServerDeps) {
+    this.limits = { ...DEFAULT_EDGE_LIMITS, ...deps.limits };
+    this.guard = new ConnectionGuard(this.limits.maxConnectionsPerAddress);
+    const hsts = deps.hstsMaxAgeSeconds ?? 31_536_000;
+    this.securityHeaders = [
+      ...(hsts > 0 ? [['strict-transport-security', `max-age=${hsts}`] as const] : []),
+      ['x-content-type-options', 'nosniff'],
+    ];
+    this.metrics = new EdgeMetrics({
+      openConnections: () => this.guard.open(),
+      secureContexts: () => deps.certs.contextCount(),
+      certificates: () => deps.certs.certificates(),
+      now: deps.now ?? Date.now,
+    });
+  }
 
-  /** Starts listening; rejects with `ERR_EDGE_LISTEN_FAILED` when the address cannot be bound. */
-  async start(): Promise<void> {
-    const { certs } = this.deps;
-    const server = createSecureServer({
-      ...TLS_OPTIONS,
-      allowHTTP1: true,
-      SNICallback: (servername, cb) => {
-        const ctx = certs.contextFor(servername.toLowerCase().replace(/\.$/, ''));
-        if (ctx) cb(null, ctx);
-        else cb(new Error(`no certificate for ${servername}`));
-      },
-    });
-    server.on('request', (req: Http2ServerRequest | IncomingMessage, res: Http2ServerResponse | ServerResponse) => this.route(req, res));
-    server.on('tlsClientError', () => {
-      // Failed handshakes (unknown SNI, scanners) are expected noise; counted by metrics later.
-    });
-    server.setTimeout(this.deps.requestTimeoutMs ?? 30_000);
+  /**
+   * Starts listening on `listen`, or on an inherited listening handle (a predecessor's
+   * `server`, received with `process.on('message', (m, handle) => ...)`). Rejects with
+   * `ERR_EDGE_LISTEN_FAILED` when the address cannot be bound.
+   */
+  async start(inherited?: InheritedListener): Promise<void> {
+    const server = this.createServer();
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err) => reject(new AppError(EdgeErrors.LISTEN_FAILED, `cannot listen on ${this.deps.listen.host}:${this.deps.listen.port}: ${err.message}`, { cause: err })));
-      server.listen(this.deps.listen.port, this.deps.listen.host, () => resolve());
+      if (inherited) server.listen(inherited.handle, () => resolve());
+      else server.listen(this.deps.listen.port, this.deps.listen.host, () => resolve());
     });
     this.server = server;
+    this.readiness.ready = true;
+  }
+
+  /** The listening server, to hand to a successor process with `child.send('listen', server)`. */
+  listener(): Http2SecureServer | null {
+    return this.server;
   }
 
   /** The bound address (port 0 → the ephemeral port chosen). */
@@ -64,45 +120,208 @@ export class EdgeServer {
     return { host: a?.address ?? this.deps.listen.host, port: a?.port ?? this.deps.listen.port };
   }
 
-  /** Stops accepting connections and closes idle ones. */
-  async close(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+  /** Whether `/readyz` answers 200 (true once listening, false once draining). */
+  isReady(): boolean {
+    return this.readiness.ready;
   }
 
-  private route(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void {
-    const headers = req.headers as Record<string, string | undefined>;
-    const host = normaliseHostHeader(headers[':authority'] ?? headers.host);
-    const route = this.deps.router.get(host);
-    if (!route) return sendError(res, new AppError(EdgeErrors.UNKNOWN_HOST));
-    const sni = (req.socket as TLSSocket | undefined)?.servername;
-    if (typeof sni === 'string' && sni !== '') {
-      const sniRoute = this.deps.router.get(sni.toLowerCase());
-      if (!sniRoute || !sameScope(sniRoute.scope, route.scope)) return sendError(res, new AppError(EdgeErrors.MISDIRECTED));
+  /**
+   * Sets what `/readyz` answers while still serving everything: turn it off, wait for the load
+   * balancer to notice, then {@link close}, so no new client is sent to a closing listener.
+   */
+  setReady(ready: boolean): void {
+    this.readiness.ready = ready && this.server !== null;
+  }
+
+  /**
+   * Drains, then closes: stops accepting, turns `/readyz` to 503, sends HTTP/2 GOAWAY
+   * (RFC 9113 §6.8) to every session, closes idle HTTP/1.1 connections and answers requests in
+   * progress with `Connection: close`; connections still open after `graceMs` (default 10 000)
+   * are destroyed. Resolves when every connection is gone.
+   */
+  async close(graceMs = 10_000): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = null;
+    this.readiness.ready = false;
+    this.draining = true;
+    this.unsubscribe?.();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const session of this.sessions) session.close();
+    for (const socket of this.h1Sockets) {
+      const marked = socket as TLSSocket & Marked;
+      if (!marked[IN_FLIGHT]) socket.end();
+      else if (marked[RESPONSE] && !marked[RESPONSE].headersSent) marked[RESPONSE].setHeader('connection', 'close');
     }
+    const timer = setTimeout(() => {
+      for (const session of this.sessions) session.destroy();
+      for (const socket of this.h1Sockets) socket.destroy();
+    }, graceMs);
+    timer.unref();
+    await closed;
+    clearTimeout(timer);
+  }
+
+  private createServer(): Http2SecureServer {
+    const { certs } = this.deps;
+    const limits = this.limits;
+    const server = createSecureServer({
+      ...certs.tlsOptions,
+      allowHTTP1: true,
+      handshakeTimeout: limits.handshakeTimeoutMs,
+      settings: { maxConcurrentStreams: limits.maxConcurrentStreams, maxHeaderListSize: limits.maxHeaderBytes },
+      SNICallback: (servername, cb) => this.sni(servername, cb),
+    });
+    // HTTP/1.1 fallback settings, read from the server object by Node's HTTP/1 connection code.
+    Object.assign(server, {
+      maxHeaderSize: limits.maxHeaderBytes,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.idleTimeoutMs,
+      connectionsCheckingInterval: Math.max(100, Math.min(5_000, Math.floor(limits.headersTimeoutMs / 4))),
+    });
+    server.setTimeout(limits.idleTimeoutMs);
+    this.useFallbackCertificate(server);
+    server.on('connection', (socket: Socket) => this.accept(socket));
+    server.on('secureConnection', (socket: TLSSocket) => this.secured(socket));
+    server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => this.handshakeFailed(err, socket));
+    server.on('session', (session: ServerHttp2Session) => {
+      this.sessions.add(session);
+      session.once('close', () => this.sessions.delete(session));
+    });
+    server.on('request', (req: EdgeRequest, res: EdgeResponse) => this.handle(req, res));
+    return server;
+  }
+
+  private sni(servername: string, cb: (err: Error | null, ctx?: SecureContext) => void): void {
+    const ctx = this.deps.certs.contextFor(servername.toLowerCase().replace(/\.$/, ''));
+    if (ctx) cb(null, ctx);
+    else cb(Object.assign(new Error('unknown server name'), { code: 'ERR_EDGE_UNKNOWN_SNI' }));
+  }
+
+  /** Without SNI no SNICallback runs: the server's own context answers, carrying the fallback host's certificate or none. */
+  private useFallbackCertificate(server: Http2SecureServer): void {
+    const host = this.deps.fallbackHost;
+    if (!host) return;
+    const apply = () => {
+      const cert = this.deps.certs.get(host);
+      if (cert) server.setSecureContext({ ...this.deps.certs.tlsOptions, cert: cert.certPem + (cert.chainPem ? `\n${cert.chainPem}` : ''), key: cert.keyPem });
+    };
+    apply();
+    this.unsubscribe = this.deps.certs.subscribe((names) => { if (names.includes(host)) apply(); });
+  }
+
+  private accept(socket: Socket): void {
+    (socket as Marked)[ACCEPTED_AT] = performance.now();
+    if (this.guard.admit(socket) === 'flood') {
+      this.metrics.refused.inc(['per_address_flood']);
+      socket.destroy();
+    }
+  }
+
+  private secured(socket: TLSSocket): void {
+    const parent = (socket as TLSSocket & { _parent?: Marked })._parent;
+    const acceptedAt = parent?.[ACCEPTED_AT];
+    if (acceptedAt !== undefined) this.metrics.handshakeSeconds.observe([], (performance.now() - acceptedAt) / 1000);
+    this.metrics.handshakes.inc(['ok']);
+    if (this.guard.overLimit(socket.remoteAddress)) (socket as Marked)[OVER_LIMIT] = true;
+    if (socket.alpnProtocol !== 'h2') {
+      this.h1Sockets.add(socket);
+      socket.once('close', () => this.h1Sockets.delete(socket));
+    }
+  }
+
+  private handshakeFailed(err: Error & { code?: string }, socket: TLSSocket): void {
+    const reason = err.code === 'ERR_EDGE_UNKNOWN_SNI' ? 'unknown_sni'
+      : err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT' ? 'timeout'
+        : err.code === 'ECONNRESET' ? 'reset'
+          : !socket.servername ? 'no_sni' : 'protocol';
+    this.metrics.handshakes.inc([reason]);
+  }
+
+  private handle(req: EdgeRequest, res: EdgeResponse): void {
+    const started = performance.now();
+    const h2 = req.httpVersionMajor === 2;
+    const socket = req.socket as Marked;
+    for (const [name, value] of this.securityHeaders) res.setHeader(name, value);
+    if (!h2) {
+      socket[IN_FLIGHT] = (socket[IN_FLIGHT] ?? 0) + 1;
+      socket[RESPONSE] = res;
+      if (this.draining) res.setHeader('connection', 'close');
+    } else {
+      req.setTimeout(this.limits.requestTimeoutMs, () => this.timedOut(req, res));
+    }
+    const host = normaliseHostHeader((req.headers[':authority'] as string | undefined) ?? req.headers.host);
+    const route = this.dispatch(req, res, host, socket);
+    res.once('close', () => this.finished(req, res, { host, route, started, h2 }));
+  }
+
+  /** Answers or hands over one request; returns the route kind for metrics. */
+  private dispatch(req: EdgeRequest, res: EdgeResponse, host: string, socket: Marked): ReturnType<HostRouter['get']> {
+    const path = pathOf(req.url);
+    if (answerHealth(path, req, res, this.readiness)) return undefined;
+    if (socket[OVER_LIMIT]) {
+      this.metrics.refused.inc(['per_address_limit']);
+      res.setHeader('retry-after', '1');
+      sendError(req, res, new AppError(EdgeErrors.TOO_MANY_CONNECTIONS));
+      return undefined;
+    }
+    if (req.httpVersionMajor === 2 && headerListSize(req.rawHeaders) > this.limits.maxHeaderBytes) {
+      return void sendError(req, res, new AppError(EdgeErrors.HEADERS_TOO_LARGE));
+    }
+    const route = this.deps.router.get(host);
+    if (!route) return void sendError(req, res, new AppError(EdgeErrors.UNKNOWN_HOST));
+    const sni = (req.socket as TLSSocket).servername || this.deps.fallbackHost;
+    const sniRoute = sni ? this.deps.router.get(sni.toLowerCase()) : undefined;
+    if (!sniRoute || !sameScope(sniRoute.scope, route.scope)) return void sendError(req, res, new AppError(EdgeErrors.MISDIRECTED));
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > this.limits.maxBodyBytes) return void sendError(req, res, new AppError(EdgeErrors.BODY_TOO_LARGE));
     try {
       if (route.kind === 'cdn') this.deps.cdn(req, res, route.scope);
       else this.deps.api(req, res, route.scope);
     } catch (err) {
       this.deps.logger?.error({ err, host }, 'edge handler threw');
-      sendError(res, err);
+      sendError(req, res, err);
     }
+    return route;
   }
+
+  private timedOut(req: EdgeRequest, res: EdgeResponse): void {
+    this.metrics.refused.inc(['request_timeout']);
+    if (!res.headersSent) sendError(req, res, new AppError(EdgeErrors.REQUEST_TIMEOUT));
+    else res.end();
+  }
+
+  private finished(req: EdgeRequest, res: EdgeResponse, r: { host: string; route: ReturnType<HostRouter['get']>; started: number; h2: boolean }): void {
+    if (!r.h2) {
+      const socket = req.socket as Marked & TLSSocket;
+      socket[IN_FLIGHT] = (socket[IN_FLIGHT] ?? 1) - 1;
+      if (socket[RESPONSE] === res) socket[RESPONSE] = undefined;
+      if (this.draining && socket[IN_FLIGHT] === 0) socket.end();
+    }
+    const seconds = (performance.now() - r.started) / 1000;
+    const kind = r.route?.kind ?? 'none';
+    const scope = r.route?.scope.kind ?? 'none';
+    const status = res.writableEnded ? res.statusCode : 0;
+    this.metrics.requests.inc([kind, scope, String(status)]);
+    this.metrics.requestSeconds.observe([kind, scope], seconds);
+    this.deps.accessLog?.info({
+      host: r.host, kind, scope, method: req.method, path: pathOf(req.url), status, ms: Math.round(seconds * 10_000) / 10,
+      proto: r.h2 ? 'h2' : 'http/1.1', ...(this.deps.logClientAddress ? { client: req.socket.remoteAddress } : {}),
+    }, 'request');
+  }
+}
+
+/**
+ * Size of a header list as RFC 9113 §6.5.2 counts it (name + value + 32 per field). nghttp2
+ * advertises SETTINGS_MAX_HEADER_LIST_SIZE but does not refuse larger lists, so the edge does.
+ */
+function headerListSize(raw: readonly string[]): number {
+  let n = 0;
+  for (const field of raw) n += field.length;
+  return n + 16 * raw.length;
 }
 
 function sameScope(a: HostScope, b: HostScope): boolean {
   return a.cdnHost === b.cdnHost && a.apiHost === b.apiHost;
-}
-
-function sendError(res: ServerResponse | Http2ServerResponse, err: unknown): void {
-  const e = err instanceof AppError ? err : new AppError(EdgeErrors.UNKNOWN_HOST, 'internal error');
-  const status = err instanceof AppError ? e.httpStatus : 500;
-  if (res.headersSent) {
-    res.end();
-    return;
-  }
-  const body = JSON.stringify({ error: { code: e.code, message: e.message } });
-  (res as ServerResponse).writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
 }

@@ -91,3 +91,17 @@ describe('npm run demo --once: the whole flow on loopback', () => {
     assert.match(stdout, /\d+\.\ds active/);
   });
 });
+
+describe('the README configuration table', () => {
+  test('documents every setting the configuration module reads', async () => {
+    const { ENV_VARS } = await import('../../src/config/index.ts');
+    const readme = await readFile(join(root, 'README.md'), 'utf8');
+    const missing = Object.keys(ENV_VARS).filter((key) => {
+      if (readme.includes(`\`${key}\``)) return false;
+      // Rows may group variants: `FIRSTPARTY_EDGE_IPV4` / `_IPV6`.
+      const parts = key.split('_');
+      return !parts.some((_, i) => i >= 1 && readme.includes(`\`_${parts.slice(i).join('_')}\``) && readme.includes(`\`${parts.slice(0, i).join('_')}`));
+    });
+    assert.deepEqual(missing, []);
+  });
+});

@@ -1,0 +1,253 @@
+/**
+ * `npm run bench:edge`: the HTTPS edge against nginx configured equivalently, in one run (same
+ * ECDSA P-256 certificate, TLS 1.2/1.3 with the same cipher list, session tickets and session
+ * cache off on both, one nginx worker for one Node event loop, access logs off on both, HSTS and
+ * nosniff headers on both, precompressed gzip of the same patched analytics.js bytes).
+ *
+ * Figures (each `RESULT` line; ratios are firstparty / nginx measured in this run):
+ * 1. analytics.js over HTTPS keep-alive, `Accept-Encoding: gzip`, h2load `--h1 -c 50` for 4 s;
+ * 2. full TLS handshakes: h2load `--h1 -c 50 -n 4000` with `Connection: close` on a tiny path;
+ * 1 and 2 run twice, alternating nginx and firstparty, keeping the best of each;
+ * 3. 100,000 hostnames configured (50,000 certificates, distinct PEM strings) with 1,000 hot:
+ *    RSS of a separate edge process and p99 handshake latency of 4,000 handshakes on hot names.
+ * Needs nginx and h2load (`apt-get install -y nginx nghttp2-client`): installs them when root,
+ * otherwise prints `SKIP <reason>`.
+ */
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { connect as tlsConnect } from 'node:tls';
+import { get as httpsGet } from 'node:https';
+import { createCdnHandler, loadAnalyticsBundle } from '../src/cdn/index.ts';
+import type { HostScope, Source } from '../src/core/index.ts';
+import { CertCache, EdgeServer, HostRouter, TLS_OPTIONS, type EdgeCertificate } from '../src/edge/index.ts';
+import { createTestPki, type TestPki } from '../src/edge/test-support.ts';
+
+const HOST = 'cdn.bench.test';
+const SCOPE: HostScope = { kind: 'default', cdnHost: HOST, apiHost: 'api.bench.test' };
+const SOURCE: Source = { id: 'src_bench', workspaceId: 'ws', name: 'bench', type: 'analytics.js', writeKey: 'BENCHKEY', enabled: true, createdAt: 0 };
+const BUNDLE_PATH = `/analytics.js/v1/${SOURCE.writeKey}/analytics.min.js`;
+const HOSTS_TOTAL = 100_000;
+const HOT = 1_000;
+
+async function main(): Promise<void> {
+  if (process.argv.includes('--hosts-child')) return hostsChild();
+  const missing = ensureTools();
+  if (missing) {
+    console.log(`SKIP bench:edge ${missing}`);
+    return;
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'fp-bench-edge-'));
+  const pki = await createTestPki();
+  let nginx: ChildProcess | null = null;
+  let edge: EdgeServer | null = null;
+  try {
+    const cert = await pki.issue('bench', [SCOPE.cdnHost, SCOPE.apiHost]);
+    edge = await startEdge(cert);
+    const edgePort = edge.address().port;
+    const body = await fetchIdentity(edgePort, pki.ca.rootPem);
+    const nginxPort = edgePort + 1;
+    nginx = await startNginx(dir, cert, body, nginxPort);
+
+    const url = (port: number, path: string) => [`--connect-to=127.0.0.1:${port}`, `https://${HOST}:${port}${path}`];
+    const keepAlive = async (port: number) => h2load(['--h1', '-t1', '-c50', '-D4', '--warm-up-time=1', '-H', 'accept-encoding: gzip', ...url(port, BUNDLE_PATH)]);
+    const handshakes = async (port: number) => h2load(['--h1', '-t1', '-c50', '-n4000', '-H', 'connection: close', ...url(port, '/healthz')]);
+    // Alternating rounds, best of each: on a shared machine the load drifts between runs.
+    const best = async (run: (port: number) => Promise<{ rps: number; failed: number }>) => {
+      const edgeRuns = [];
+      const nginxRuns = [];
+      for (let round = 0; round < 2; round++) {
+        nginxRuns.push(await run(nginxPort));
+        edgeRuns.push(await run(edgePort));
+      }
+      const top = (runs: Array<{ rps: number; failed: number }>) => ({ rps: Math.max(...runs.map((r) => r.rps)), failed: runs.reduce((n, r) => n + r.failed, 0) });
+      return { edge: top(edgeRuns), nginx: top(nginxRuns) };
+    };
+    const { edge: kaEdge, nginx: kaNginx } = await best(keepAlive);
+    const { edge: hsEdge, nginx: hsNginx } = await best(handshakes);
+    console.log(`keep-alive analytics.js gzip: firstparty ${kaEdge.rps.toFixed(0)} req/s (${kaEdge.failed} failed), nginx ${kaNginx.rps.toFixed(0)} req/s (${kaNginx.failed} failed)`);
+    console.log(`full handshakes: firstparty ${hsEdge.rps.toFixed(0)} /s (${hsEdge.failed} failed), nginx ${hsNginx.rps.toFixed(0)} /s (${hsNginx.failed} failed)`);
+    await edge.close(1_000);
+    edge = null;
+    const hosts = await hostsFigure();
+    console.log(`RESULT edge.keepalive.ratio ${(kaEdge.rps / kaNginx.rps).toFixed(2)} x target 0.9`);
+    console.log(`RESULT edge.handshakes.ratio ${(hsEdge.rps / hsNginx.rps).toFixed(2)} x target 0.9`);
+    console.log(`RESULT edge.hosts100k.rss ${hosts.rssMb.toFixed(0)} MB target 1024`);
+    console.log(`RESULT edge.hosts100k.handshake.p99 ${hosts.p99Ms.toFixed(1)} ms target none`);
+  } finally {
+    await edge?.close(1_000);
+    if (nginx?.pid) process.kill(nginx.pid, 'SIGTERM');
+    await pki.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Returns a reason when nginx or h2load are missing and cannot be installed. */
+function ensureTools(): string | null {
+  const have = (b: string) => spawnSync('sh', ['-c', `command -v ${b}`]).status === 0;
+  if (have('nginx') && have('h2load')) return null;
+  if (process.getuid?.() !== 0) return 'needs nginx and h2load (apt-get install -y nginx nghttp2-client)';
+  spawnSync('apt-get', ['install', '-y', 'nginx', 'nghttp2-client'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  return have('nginx') && have('h2load') ? null : 'apt-get could not install nginx and nghttp2-client';
+}
+
+async function startEdge(cert: EdgeCertificate): Promise<EdgeServer> {
+  const certs = new CertCache({ sessionTickets: false });
+  certs.install(cert);
+  const router = new HostRouter();
+  router.add(SCOPE);
+  const cdn = createCdnHandler({ sources: { byWriteKey: (k) => (k === SOURCE.writeKey ? SOURCE : undefined) }, bundle: await loadAnalyticsBundle() });
+  const edge = new EdgeServer({ certs, router, cdn: cdn as never, api: cdn as never, listen: { host: '127.0.0.1', port: 0 } });
+  await edge.start();
+  return edge;
+}
+
+/** The patched bundle bytes as the edge serves them (identity), so nginx serves the very same. */
+function fetchIdentity(port: number, ca: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    httpsGet({ host: '127.0.0.1', port, path: BUNDLE_PATH, servername: HOST, headers: { host: HOST }, ca }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (d: Buffer) => parts.push(d));
+      res.on('end', () => (res.statusCode === 200 ? resolve(Buffer.concat(parts)) : reject(new Error(`bundle: ${res.statusCode}`))));
+    }).on('error', reject);
+  });
+}
+
+async function startNginx(dir: string, cert: EdgeCertificate, body: Buffer, port: number): Promise<ChildProcess> {
+  const www = join(dir, 'www');
+  const bundleDir = join(www, 'analytics.js', 'v1', SOURCE.writeKey);
+  await mkdir(bundleDir, { recursive: true });
+  await mkdir(join(dir, 'tmp'));
+  await writeFile(join(bundleDir, 'analytics.min.js'), body);
+  await writeFile(join(bundleDir, 'analytics.min.js.gz'), gzipSync(body, { level: 9 }));
+  await writeFile(join(dir, 'cert.pem'), cert.certPem + cert.chainPem);
+  await writeFile(join(dir, 'key.pem'), cert.keyPem, { mode: 0o600 });
+  const tls12 = TLS_OPTIONS.ciphers.split(':').filter((c) => !c.startsWith('TLS_')).join(':');
+  const t = (name: string) => join(dir, 'tmp', name);
+  await writeFile(join(dir, 'nginx.conf'), `
+user root;
+worker_processes 1;
+daemon off;
+pid ${join(dir, 'nginx.pid')};
+error_log ${join(dir, 'error.log')} warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${t('body')}; proxy_temp_path ${t('proxy')}; fastcgi_temp_path ${t('fcgi')};
+  uwsgi_temp_path ${t('uwsgi')}; scgi_temp_path ${t('scgi')};
+  sendfile on; tcp_nopush on; keepalive_requests 1000000; keepalive_timeout 60s;
+  server {
+    listen 127.0.0.1:${port} ssl http2;
+    server_name ${HOST};
+    ssl_certificate ${join(dir, 'cert.pem')}; ssl_certificate_key ${join(dir, 'key.pem')};
+    ssl_protocols TLSv1.2 TLSv1.3; ssl_ciphers ${tls12}; ssl_prefer_server_ciphers on; ssl_ecdh_curve X25519:prime256v1:secp384r1;
+    ssl_session_tickets off; ssl_session_cache off;
+    add_header Strict-Transport-Security "max-age=31536000" always;
+    add_header X-Content-Type-Options nosniff always;
+    root ${www};
+    location /analytics.js/ {
+      gzip_static on; etag on; default_type "application/javascript; charset=utf-8";
+      add_header Cache-Control "public, max-age=60, stale-while-revalidate=3600";
+      add_header Access-Control-Allow-Origin "*";
+      add_header Strict-Transport-Security "max-age=31536000" always;
+      add_header X-Content-Type-Options nosniff always;
+    }
+    location = /healthz { default_type text/plain; return 200 "ok\\n"; }
+  }
+}
+`);
+  const child = spawn('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  for (let i = 0; i < 50; i++) {
+    if (await probe(port)) return child;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  if (child.pid) process.kill(child.pid, 'SIGTERM');
+  throw new Error('nginx did not start');
+}
+
+function probe(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = tlsConnect({ host: '127.0.0.1', port, servername: HOST, rejectUnauthorized: false });
+    s.once('secureConnect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/** Runs h2load; returns requests per second and failed requests. */
+function h2load(args: string[]): Promise<{ rps: number; failed: number }> {
+  return new Promise((resolve, reject) => {
+    execFile('h2load', args, { timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout) => {
+      const rps = /finished in [\d.]+m?s, ([\d.]+) req\/s/.exec(stdout);
+      const failed = /requests: \d+ total, \d+ started, \d+ done, \d+ succeeded, (\d+) failed/.exec(stdout);
+      if (!rps) return reject(new Error(`h2load: ${err?.message ?? ''}\n${stdout}`));
+      resolve({ rps: Number(rps[1]), failed: Number(failed?.[1] ?? 0) });
+    });
+  });
+}
+
+/** Starts the 100k-hostname edge in its own process, hammers 1,000 hot names, reads its RSS. */
+async function hostsFigure(): Promise<{ rssMb: number; p99Ms: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--hosts-child'], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      child.once('message', (m) => resolve((m as { port: number }).port));
+      child.once('exit', (code) => reject(new Error(`hosts child exited ${code}`)));
+    });
+    const latencies: number[] = [];
+    const hot = Array.from({ length: HOT }, (_, i) => `cdn.s${i * (HOSTS_TOTAL / 2 / HOT)}.bench.test`);
+    let next = 0;
+    const worker = async () => {
+      while (next < 4 * HOT) {
+        const name = hot[next++ % HOT]!;
+        latencies.push(await handshakeMs(port, name));
+      }
+    };
+    await Promise.all(Array.from({ length: 20 }, worker));
+    latencies.sort((a, b) => a - b);
+    const rss = await new Promise<number>((resolve) => {
+      child.once('message', (m) => resolve((m as { rss: number }).rss));
+      child.send('rss');
+    });
+    return { rssMb: rss / 1024 / 1024, p99Ms: latencies[Math.floor(latencies.length * 0.99)]! };
+  } finally {
+    if (child.pid && child.exitCode === null) process.kill(child.pid, 'SIGTERM');
+  }
+}
+
+function handshakeMs(port: number, servername: string): Promise<number> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const s = tlsConnect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false, ALPNProtocols: ['h2'] });
+    s.once('secureConnect', () => { s.destroy(); resolve(performance.now() - started); });
+    s.once('error', reject);
+  });
+}
+
+/** Child: an edge with 100,000 hostnames (50,000 certificates with distinct PEM strings, 200 key pairs). */
+async function hostsChild(): Promise<void> {
+  const pki: TestPki = await createTestPki();
+  const pool: EdgeCertificate[] = [];
+  for (let i = 0; i < 200; i++) pool.push(await pki.issue(`p${i}`, [`pool${i}.bench.test`]));
+  await pki.close();
+  const certs = new CertCache({ sessionTickets: false });
+  const router = new HostRouter();
+  // Fresh string copies: the store hands the edge one decrypted PEM per certificate.
+  const copy = (s: string) => Buffer.from(s).toString();
+  for (let i = 0; i < HOSTS_TOTAL / 2; i++) {
+    const p = pool[i % pool.length]!;
+    const scope: HostScope = { kind: 'custom', domainId: `d${i}`, cdnHost: `cdn.s${i}.bench.test`, apiHost: `api.s${i}.bench.test`, sourceIds: new Set([`src${i}`]) };
+    certs.install({ id: `c${i}`, names: [scope.cdnHost, scope.apiHost], certPem: copy(p.certPem), chainPem: copy(p.chainPem), keyPem: copy(p.keyPem), notAfter: p.notAfter });
+    router.add(scope);
+  }
+  const handler = ((_req: unknown, res: { end(s: string): void }) => res.end('ok')) as never;
+  const edge = new EdgeServer({ certs, router, cdn: handler, api: handler, listen: { host: '127.0.0.1', port: 0 } });
+  await edge.start();
+  process.on('message', () => process.send?.({ rss: process.memoryUsage().rss }));
+  process.on('SIGTERM', () => void edge.close(500).then(() => process.exit(0)));
+  process.send?.({ port: edge.address().port });
+}
+
+await main();
