@@ -10,10 +10,12 @@ const BASE_LOWER = new Set(BASE_ALLOWED.map((h) => h.toLowerCase()));
  * Sets the CORS headers every Tracking API response carries (Fetch standard §3.2.3):
  * `Access-Control-Allow-Origin` echoes the `Origin` (or `*` without one), with
  * `Access-Control-Allow-Credentials: true` when echoing so `credentials: 'include'` works, and
- * `Vary: Origin` so shared caches keep answers apart.
+ * `Vary: Origin` so shared caches keep answers apart. `Retry-After` and `X-RateLimit-Reset` are
+ * exposed (not CORS-safelisted) so a browser client can read them on a 429.
  */
 export function applyCors(res: ResponseWriter, origin: string | undefined): void {
   res.setHeader('Vary', 'Origin');
+  res.setHeader('Access-Control-Expose-Headers', 'Retry-After, X-RateLimit-Reset');
   if (origin === undefined || origin === '') {
     res.setHeader('Access-Control-Allow-Origin', '*');
     return;

@@ -35,6 +35,18 @@ export const IngestErrors = defineErrors({
     httpStatus: 503,
     retryable: true,
   },
+  RATE_LIMITED: {
+    code: 'ERR_INGEST_RATE_LIMITED',
+    message: 'too many events for this source; retry after the time in Retry-After',
+    httpStatus: 429,
+    retryable: true,
+  },
+  TAIL_BUSY: {
+    code: 'ERR_INGEST_TAIL_BUSY',
+    message: 'too many live tails are open for this source; close one and retry',
+    httpStatus: 429,
+    retryable: true,
+  },
   INVALID_OPTIONS: { code: 'ERR_INGEST_INVALID_OPTIONS', message: 'ingest options are not valid' },
   INTERNAL: { code: 'ERR_INGEST_INTERNAL', message: 'internal error', httpStatus: 500 },
 });
@@ -51,6 +63,8 @@ const WIRE_CODES = new Map<string, string>([
   [IngestErrors.NOT_FOUND.code, 'not_found'],
   [IngestErrors.METHOD_NOT_ALLOWED.code, 'method_not_allowed'],
   [IngestErrors.STORAGE_UNAVAILABLE.code, 'storage_unavailable'],
+  [IngestErrors.RATE_LIMITED.code, 'rate_limited'],
+  [IngestErrors.TAIL_BUSY.code, 'tail_busy'],
   [IngestErrors.INTERNAL.code, 'internal_error'],
 ]);
 

@@ -10,6 +10,7 @@ import { isJsonObject, type JsonObject } from './event-rules.ts';
 import { silentLogger, type HostHandler, type Logger, type NodeRequest, type ResponseWriter } from './http-types.ts';
 import { resolveIngestOptions, type IngestOptions } from './options.ts';
 import { PIXEL_GIF, pixelEvent } from './pixel.ts';
+import { createRateLimiter, type RateLimiter } from './rate-limit.ts';
 import { batchEvents, singleEvent, type BaseFacts } from './request-events.ts';
 import { ingestRoute, type IngestRoute } from './routes.ts';
 import { authorise, basicWriteKey } from './write-key.ts';
@@ -33,6 +34,7 @@ interface Ctx {
   readonly options: IngestOptions;
   readonly ips: ClientIpResolver;
   readonly utf8: TextDecoder;
+  readonly limiter: RateLimiter;
 }
 
 const SUCCESS = Buffer.from('{"success":true}');
@@ -46,7 +48,8 @@ class UnreadBody extends AppError {}
  * items 6-12): POST `/v1/{identify,track,page,screen,group,alias}` and `/v1/{i,t,p,s,g,a}`,
  * `/v1/{batch,import,b}`, `/v1/m` (metrics, answered but not stored), GET `/v1/pixel/<type>`
  * (always a GIF). Authenticates by Basic user-id or body `writeKey`, reads JSON whatever the
- * Content-Type (gzip/deflate decoded under caps), normalises every event and answers
+ * Content-Type (gzip/deflate decoded under caps), normalises every event, applies the per-source
+ * rate limit (429 with `Retry-After` and `X-RateLimit-Reset`; nothing stored) and answers
  * `200 {"success":true}` only after `log.append` resolved; a failed append is 503 so clients
  * retry. Errors are `{"success":false,"code","message"}`; CORS headers are on every response.
  */
@@ -56,6 +59,7 @@ export function createIngestHandler(deps: IngestDeps, opts?: Partial<IngestOptio
     deps, options, logger: deps.logger ?? silentLogger,
     ips: createClientIpResolver(options.trustedProxies),
     utf8: new TextDecoder('utf-8', { fatal: true }),
+    limiter: createRateLimiter({ eventsPerSecond: options.rateLimitEventsPerSecond, burstEvents: options.rateLimitBurstEvents }),
   };
   return (req, res, scope) => {
     const out: ResponseWriter = res;
@@ -86,6 +90,8 @@ async function handle(ctx: Ctx, req: NodeRequest, res: ResponseWriter, scope: Ho
   const events = route.kind === 'single'
     ? [singleEvent(body.value, body.bytes, route.type, facts, ctx.options)]
     : batchEvents(body.value, body.bytes, facts, ctx.options);
+  const verdict = ctx.limiter.take(source.id, events.length, facts.receivedAt);
+  if (!verdict.ok) throw rateLimited(res, verdict.retryAfterSeconds);
   await store(ctx, events);
   sendJson(res, 200, SUCCESS);
 }
@@ -155,6 +161,7 @@ async function servePixel(ctx: Ctx, req: NodeRequest, res: ResponseWriter, scope
     if (data === undefined) throw new AppError(IngestErrors.INVALID_REQUEST, 'pixel data is missing or not base64 JSON');
     const source = authorise(ctx.deps.sources, scope, [data.writeKey]);
     const facts: BaseFacts = { sourceId: source.id, receivedAt: ctx.deps.clock.now(), ip };
+    if (!ctx.limiter.take(source.id, 1, facts.receivedAt).ok) throw new AppError(IngestErrors.RATE_LIMITED);
     await store(ctx, [singleEvent(data, 0, route.type, facts, ctx.options)]);
   } catch (err) {
     ctx.logger.debug({ err, url: req.url }, 'pixel event not stored');
@@ -179,6 +186,17 @@ function header(req: NodeRequest, name: string): string | undefined {
 function methodNotAllowed(res: ResponseWriter, allow: string): AppError {
   res.setHeader('Allow', allow);
   return new AppError(IngestErrors.METHOD_NOT_ALLOWED);
+}
+
+/**
+ * A 429 for a source over its rate. Both headers carry delta-seconds: `Retry-After` (RFC 9110
+ * §10.2.3) is what analytics-next ≥1.84 and the server libraries read, `X-RateLimit-Reset` what
+ * analytics-next ≤1.83 reads (segment-compat §3.4).
+ */
+function rateLimited(res: ResponseWriter, retryAfterSeconds: number): AppError {
+  res.setHeader('Retry-After', String(retryAfterSeconds));
+  res.setHeader('X-RateLimit-Reset', String(retryAfterSeconds));
+  return new AppError(IngestErrors.RATE_LIMITED);
 }
 
 function sendJson(res: ResponseWriter, status: number, body: Buffer | string): void {

@@ -17,6 +17,13 @@ export interface IngestOptions {
    * Default none (the socket's address is the client's).
    */
   readonly trustedProxies: readonly string[];
+  /**
+   * Sustained events per second accepted per source (token bucket, counted in events, a batch
+   * costs its length); beyond it requests get 429. 0 turns limiting off. Default 5000.
+   */
+  readonly rateLimitEventsPerSecond: number;
+  /** Events a source may send at once after being idle (the bucket size). Default 50000. */
+  readonly rateLimitBurstEvents: number;
 }
 
 /** The defaults of every {@link IngestOptions} field. */
@@ -26,17 +33,20 @@ export const DEFAULT_INGEST_OPTIONS: IngestOptions = Object.freeze({
   maxBatchEvents: 2_500,
   maxDecompressedBytes: 2 * 1024 * 1024,
   trustedProxies: Object.freeze([]) as readonly string[],
+  rateLimitEventsPerSecond: 5_000,
+  rateLimitBurstEvents: 50_000,
 });
 
 /**
- * Fills defaults, validates (positive integers; `maxDecompressedBytes >= maxRequestBytes`;
+ * Fills defaults, validates (positive integers, the rate may be 0; `maxDecompressedBytes >= maxRequestBytes`;
  * proxies are IPs or CIDR blocks) and freezes. Throws `ERR_INGEST_INVALID_OPTIONS`.
  */
 export function resolveIngestOptions(partial: Partial<IngestOptions> = {}): IngestOptions {
   const o = { ...DEFAULT_INGEST_OPTIONS, ...partial };
-  for (const key of ['maxEventBytes', 'maxRequestBytes', 'maxBatchEvents', 'maxDecompressedBytes'] as const) {
+  for (const key of ['maxEventBytes', 'maxRequestBytes', 'maxBatchEvents', 'maxDecompressedBytes', 'rateLimitBurstEvents'] as const) {
     if (!Number.isSafeInteger(o[key]) || o[key] < 1) throw invalid(`${key} must be a positive integer`);
   }
+  if (!Number.isSafeInteger(o.rateLimitEventsPerSecond) || o.rateLimitEventsPerSecond < 0) throw invalid('rateLimitEventsPerSecond must be a non-negative integer');
   if (o.maxDecompressedBytes < o.maxRequestBytes) throw invalid('maxDecompressedBytes must be at least maxRequestBytes');
   for (const p of o.trustedProxies) {
     if (!isIpOrCidr(p)) throw invalid(`trusted proxy "${p}" is not an IP address or CIDR block`);

@@ -1,0 +1,186 @@
+/**
+ * `npm run bench:ingest`: Tracking API throughput over HTTPS keep-alive on loopback, in one run:
+ * 1. a bare Node HTTPS server that only parses the JSON body and answers 200 (the reference),
+ * 2. firstparty (every role, durable SQLite storage with group commit) on its default API host,
+ * each in its own process, driven by a load generator in a third process: a small HTTP/1.1
+ * client on raw TLS sockets (one request in flight per connection, keep-alive), so the client
+ * costs little CPU on this 2-core machine. Single ~1 KB events and 100-event batches, each with
+ * unique messageIds. Prints `RESULT` lines (ratio, events/s, p50/p99 latency).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'node:tls';
+import { fileURLToPath } from 'node:url';
+import { createTestCa, issueTestLeaf } from '../test/peers/index.ts';
+import { startChildFirstparty } from '../test/ingest/child-firstparty.ts';
+import { freePort } from '../test/peers/index.ts';
+
+const HOST = 'api.firstparty.localhost';
+const SELF = fileURLToPath(import.meta.url);
+const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 5_000);
+const WARMUP_MS = 1_000;
+
+interface LoadSpec { port: number; ca: string; path: string; batch: number; connections: number; durationMs: number; writeKey: string; tag: string }
+interface LoadResult { requests: number; events: number; seconds: number; p50Ms: number; p99Ms: number; non200: number }
+
+/** ~1 KB: a track as analytics-node sends it, with context. */
+function event(id: string): Record<string, unknown> {
+  return {
+    type: 'track', event: 'Order Completed', userId: 'user-1234567890', anonymousId: '6f0b3c1e-3a5d-4c0e-9a57-1f2e3d4c5b6a', messageId: id,
+    timestamp: '2026-01-01T12:00:00.000Z',
+    properties: { orderId: 'ord_5f1c2a', revenue: 129.99, currency: 'EUR', products: [{ sku: 'SKU-1', name: 'Blue shirt', price: 49.99, quantity: 1 }, { sku: 'SKU-2', name: 'Red shoes', price: 80, quantity: 1 }] },
+    context: {
+      library: { name: '@segment/analytics-node', version: '3.1.0' }, ip: '203.0.113.7', locale: 'en-GB',
+      userAgent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36',
+      page: { path: '/checkout/complete', referrer: 'https://www.shop.test/cart', title: 'Thank you', url: 'https://www.shop.test/checkout/complete?x=1' },
+      campaign: { name: 'summer', source: 'newsletter', medium: 'email' },
+    },
+  };
+}
+
+/** The load generator (child process): `connections` keep-alive TLS sockets, one request in flight each. */
+async function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  const auth = `Basic ${Buffer.from(`${spec.writeKey}:`).toString('base64')}`;
+  let seq = 0;
+  const body = () => {
+    const id = () => `${spec.tag}-${seq++}`;
+    return Buffer.from(JSON.stringify(spec.batch === 1 ? event(id()) : { batch: Array.from({ length: spec.batch }, () => event(id())) }));
+  };
+  const latencies: number[] = [];
+  let non200 = 0;
+  let measuring = false;
+  let stopped = false;
+  const conn = () => new Promise<void>((resolve, reject) => {
+    const sock = connect({ host: '127.0.0.1', port: spec.port, servername: HOST, ca: spec.ca, ALPNProtocols: ['http/1.1'] });
+    sock.setNoDelay(true);
+    let buf: Buffer = Buffer.alloc(0);
+    let sentAt = 0;
+    const send = () => {
+      if (stopped) return void sock.end(() => resolve());
+      const b = body();
+      sentAt = performance.now();
+      // One write: two would leave the body waiting on Nagle's algorithm for the header's ACK.
+      sock.write(Buffer.concat([Buffer.from(`POST ${spec.path} HTTP/1.1\r\nHost: ${HOST}\r\nAuthorization: ${auth}\r\nContent-Type: application/json\r\nContent-Length: ${b.length}\r\n\r\n`), b]));
+    };
+    sock.on('secureConnect', send);
+    sock.on('data', (chunk: Buffer) => {
+      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+      const end = buf.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const head = buf.subarray(0, end).toString('latin1');
+      const length = Number(/content-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
+      if (buf.length < end + 4 + length) return;
+      buf = buf.subarray(end + 4 + length);
+      if (measuring) {
+        latencies.push(performance.now() - sentAt);
+        if (!head.startsWith('HTTP/1.1 200')) non200++;
+      }
+      send();
+    });
+    sock.on('error', reject);
+  });
+  const all = Promise.all(Array.from({ length: spec.connections }, conn));
+  await new Promise((r) => setTimeout(r, WARMUP_MS));
+  measuring = true;
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, spec.durationMs));
+  measuring = false;
+  const seconds = (performance.now() - t0) / 1000;
+  stopped = true;
+  await all;
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? NaN;
+  return { requests: latencies.length, events: latencies.length * spec.batch, seconds, p50Ms: pct(0.5), p99Ms: pct(0.99), non200 };
+}
+
+/** The reference server (child process): parses the JSON body and answers 200. */
+async function runBare(certPem: string, keyPem: string): Promise<void> {
+  const ok = Buffer.from('{"success":true}');
+  const server = createServer({ cert: certPem, key: keyPem, keepAliveTimeout: 60_000 }, (req, res) => {
+    const parts: Buffer[] = [];
+    req.on('data', (c: Buffer) => parts.push(c));
+    req.on('end', () => {
+      JSON.parse(Buffer.concat(parts).toString('utf8'));
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': ok.length });
+      res.end(ok);
+    });
+  });
+  server.listen(0, '127.0.0.1', () => process.stdout.write(`READY ${(server.address() as AddressInfo).port}\n`));
+}
+
+/** Runs this file in a child process with a mode and JSON argument; resolves to its last stdout line's JSON. */
+function child(mode: string, arg: unknown, onReady?: (line: string) => void): { done: Promise<string>; pid: number | undefined } {
+  const p = spawn(process.execPath, ['--import', 'tsx', SELF, mode, JSON.stringify(arg)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  const done = new Promise<string>((resolve, reject) => {
+    p.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const ready = /^READY (.*)$/m.exec(out);
+      if (ready && onReady) { onReady(ready[1]!); onReady = undefined; }
+    });
+    p.on('exit', (code, signal) => (code === 0 || signal === 'SIGKILL' || signal === 'SIGTERM' ? resolve(out.trim().split('\n').pop() ?? '') : reject(new Error(`${mode} exited ${code ?? signal}`))));
+  });
+  return { done, pid: p.pid };
+}
+
+async function load(spec: Omit<LoadSpec, 'durationMs'>): Promise<LoadResult> {
+  const result = JSON.parse(await child('load', { ...spec, durationMs: DURATION_MS }).done) as LoadResult;
+  const rps = result.requests / result.seconds;
+  process.stdout.write(`# ${spec.tag}: ${rps.toFixed(0)} req/s, ${(result.events / result.seconds).toFixed(0)} events/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, non-200 ${result.non200}\n`);
+  if (result.non200 > 0) throw new Error(`${spec.tag}: ${result.non200} responses were not 200`);
+  return result;
+}
+
+async function main(): Promise<void> {
+  const ca = await createTestCa('bench CA');
+  const leaf = await issueTestLeaf(ca, [HOST]);
+  const bare = await new Promise<{ port: number; pid: number | undefined; done: Promise<string> }>((resolve) => {
+    const c = child('bare', { certPem: leaf.certPem, keyPem: leaf.keyPem }, (line) => resolve({ port: Number(line), pid: c.pid, done: c.done }));
+  });
+  let bareSingle: LoadResult;
+  let bareBatch: LoadResult;
+  try {
+    bareSingle = await load({ port: bare.port, ca: ca.certPem, path: '/v1/track', batch: 1, connections: 64, writeKey: 'k', tag: 'bare-single' });
+    bareBatch = await load({ port: bare.port, ca: ca.certPem, path: '/v1/batch', batch: 100, connections: 16, writeKey: 'k', tag: 'bare-batch' });
+  } finally {
+    if (bare.pid) process.kill(bare.pid, 'SIGKILL');
+  }
+
+  const dataDir = await mkdtemp(join(tmpdir(), 'fp-bench-'));
+  const fp = await startChildFirstparty({
+    FIRSTPARTY_DATA_DIR: dataDir, FIRSTPARTY_ADMIN_LISTEN: '127.0.0.1:0', FIRSTPARTY_EDGE_LISTEN: '127.0.0.1:0',
+    FIRSTPARTY_DNS_LISTEN: `127.0.0.1:${await freePort()}`, FIRSTPARTY_RESOLVER: '127.0.0.1:53', FIRSTPARTY_INGEST_RATE_LIMIT: '0', FIRSTPARTY_LOG_LEVEL: 'error',
+  });
+  try {
+    const adminPost = async (path: string, b: unknown) => (await (await fetch(fp.info.adminUrl + path, {
+      method: 'POST', headers: { authorization: `Bearer ${fp.info.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify(b),
+    })).json()) as { id: string; writeKey: string };
+    const ws = await adminPost('/api/v1/workspaces', { name: 'Bench', plan: 'business' });
+    const src = await adminPost(`/api/v1/workspaces/${ws.id}/sources`, { name: 'Bench', type: 'node' });
+    const base = { port: fp.info.edgePort, ca: fp.info.caPem, writeKey: src.writeKey };
+    const single = await load({ ...base, path: '/v1/track', batch: 1, connections: 64, tag: 'fp-single' });
+    const batch = await load({ ...base, path: '/v1/batch', batch: 100, connections: 16, tag: 'fp-batch' });
+    const rate = (r: LoadResult) => r.requests / r.seconds;
+    process.stdout.write(`# bare batched: ${(bareBatch.events / bareBatch.seconds).toFixed(0)} events/s\n`);
+    process.stdout.write(`RESULT ingest.single.bare ${rate(bareSingle).toFixed(0)} req/s target -\n`);
+    process.stdout.write(`RESULT ingest.single.firstparty ${rate(single).toFixed(0)} req/s target -\n`);
+    process.stdout.write(`RESULT ingest.single.ratio ${(rate(single) / rate(bareSingle)).toFixed(2)} x target 0.6\n`);
+    process.stdout.write(`RESULT ingest.single.p50 ${single.p50Ms.toFixed(2)} ms target -\n`);
+    process.stdout.write(`RESULT ingest.single.p99 ${single.p99Ms.toFixed(2)} ms target -\n`);
+    process.stdout.write(`RESULT ingest.batch.events ${(batch.events / batch.seconds).toFixed(0)} events/s target 100000\n`);
+    process.stdout.write(`RESULT ingest.batch.p50 ${batch.p50Ms.toFixed(2)} ms target -\n`);
+    process.stdout.write(`RESULT ingest.batch.p99 ${batch.p99Ms.toFixed(2)} ms target -\n`);
+  } finally {
+    await fp.kill('SIGKILL');
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+const [mode, arg] = process.argv.slice(2);
+if (mode === 'load') process.stdout.write(`${JSON.stringify(await runLoad(JSON.parse(arg!) as LoadSpec))}\n`);
+else if (mode === 'bare') { const a = JSON.parse(arg!) as { certPem: string; keyPem: string }; await runBare(a.certPem, a.keyPem); }
+else await main();
