@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
-import { EventBus, systemClock, type AppEventMap, type Clock, type Hostname } from '../core/index.ts';
+import { AppError, EventBus, systemClock, type AppEventMap, type Clock, type Hostname } from '../core/index.ts';
 import type { Config } from '../config/index.ts';
 import { openSqliteStore, type Store } from '../store/index.ts';
 import { DnsServer, Notifier, parseTsigKey, renderDnsPrometheus, ZoneTable } from '../dns/index.ts';
@@ -16,6 +16,8 @@ import {
   createAdminHandler, createControl, createDiagnoser, createResolverDns, DomainWorker, SourceDirectory, WebhookDispatcher, type Control,
 } from '../control/index.ts';
 import { resolveAdminToken } from './admin-token.ts';
+import { AppErrors } from './errors.ts';
+import type { HandoverSource, SuccessorStart } from './handover.ts';
 import { EdgeSync } from './edge-sync.ts';
 import { withEventStream } from './event-stream-route.ts';
 import { ZoneSync } from './zone-sync.ts';
@@ -35,6 +37,8 @@ export interface Running {
   readonly localCaRootPath: string;
   /** Stops every role and closes the store; in reverse order of start. */
   close(): Promise<void>;
+  /** This process's side of a zero-downtime restart (see `handOver` in handover.ts). */
+  readonly handover: HandoverSource;
 }
 
 /** Options of {@link startFirstparty}; for tests and embedding. */
@@ -43,6 +47,8 @@ export interface StartOptions {
   readonly clock?: Clock;
   /** Delays before issuance retries (ms); see DomainWorker. */
   readonly issuanceRetryMs?: readonly number[];
+  /** Start as the successor of a running process: serve on its listeners, bind DNS and run the worker once it released them. */
+  readonly successor?: SuccessorStart;
 }
 
 /**
@@ -78,13 +84,17 @@ export async function startFirstparty(config: Config, opts: StartOptions = {}): 
     } });
     await zones.start();
     const tsigKey = config.dns.tsigKey ? parseTsigKey(`${config.dns.tsigKey.name}:${config.dns.tsigKey.secretBase64}`) : undefined;
+    const successor = opts.successor;
+    const dnsListen = successor ? successor.listeners.dns : config.dns.listen;
     const dns = new DnsServer({
-      table, listen: config.dns.listen, logger,
+      table, listen: dnsListen, logger,
       transfer: { allow: config.dns.axfrAllow, tsigKeys: tsigKey ? [tsigKey] : [] },
       rrl: { responsesPerSecond: config.dns.rrlResponsesPerSecond },
     });
-    await dns.start();
+    // A successor binds DNS only once its predecessor has released the ports (below).
+    if (!successor) await dns.start();
     closers.push(() => dns.close());
+    const dnsAddresses = successor ? [...dnsListen] : dns.addresses();
     if (config.dns.secondaries.length > 0) {
       // RFC 1996: every serial change is announced; at start every zone once, as secondaries may be behind.
       const notifier = new Notifier({ table, secondaries: config.dns.secondaries, logger, ...(tsigKey ? { tsigKey } : {}) });
@@ -105,7 +115,7 @@ export async function startFirstparty(config: Config, opts: StartOptions = {}): 
     const sources = new SourceDirectory();
     await sources.load(store.sources);
     const checker = createDelegationChecker({ resolver: config.delegation.resolver, clock });
-    const dnsTarget = { resolver: config.delegation.resolver, checker, nameservers: config.dns.nameservers, ourServers: dns.addresses() };
+    const dnsTarget = { resolver: config.delegation.resolver, checker, nameservers: config.dns.nameservers, ourServers: dnsAddresses };
     const control = createControl({ store, clock, events, sources, logger, settings: {
       customDomainPlans: config.customDomainPlans, cdnLabel: config.edge.cdnLabel, apiLabel: config.edge.apiLabel,
       nameservers: config.dns.nameservers, defaultCdnHost: config.edge.defaultCdnHost, defaultApiHost: config.edge.defaultApiHost,
@@ -113,8 +123,12 @@ export async function startFirstparty(config: Config, opts: StartOptions = {}): 
     dns: createResolverDns(dnsTarget),
     diagnoser: createDiagnoser({ ...dnsTarget, edge: () => edge.address(), caaIdentities: config.acme.caaIdentities, now: () => clock.now() }),
     });
-    const webhooks = new WebhookDispatcher({ store, clock, events, logger });
-    webhooks.start();
+    const startWebhooks = () => {
+      const w = new WebhookDispatcher({ store, clock, events, logger, allowPrivateTargets: config.webhookAllowPrivate });
+      w.start();
+      return w;
+    };
+    let webhooks = startWebhooks();
     closers.push(() => webhooks.close());
 
     const certs = new CertCache();
@@ -133,39 +147,72 @@ export async function startFirstparty(config: Config, opts: StartOptions = {}): 
       ...(config.edge.accessLog ? { accessLog: logger.child({ component: 'edge-access' }) } : {}),
       ...(config.edge.noSniHost ? { fallbackHost: config.edge.noSniHost } : {}),
     });
-    await edge.start();
+    await edge.start(successor?.listeners.edge ? { handle: successor.listeners.edge } : undefined);
     closers.push(() => edge.close());
+    let plain: PlainHttpServer | null = null;
     if (config.edge.httpListen) {
-      const plain = new PlainHttpServer({
+      plain = new PlainHttpServer({
         router, api, listen: config.edge.httpListen, limits, allowPlainHttpApi: config.edge.plainHttpApi, httpsPort: config.edge.publicHttpsPort,
       });
-      await plain.start();
-      closers.push(() => plain.close());
+      await plain.start(successor?.listeners.http ? { handle: successor.listeners.http } : undefined);
+      closers.push(() => plain!.close());
+    } else {
+      successor?.listeners.http?.close();
     }
 
-    const adminHandler = withEventStream(createAdminHandler({ control, store, clock, adminToken, logger }), { control, store, adminToken, tail });
+    const adminHandler = withEventStream(createAdminHandler({ control, store, clock, adminToken, logger, allowPrivateWebhookTargets: config.webhookAllowPrivate }), { control, store, adminToken, tail });
     const metrics = createMetricsHook({ render: () => edge.metrics.render() + renderDnsPrometheus(dns.metrics()) });
     // Prometheus text at /metrics, unauthenticated: keep the admin listener on a private address.
-    const admin = createServer((req, res) => metrics(req, res) || adminHandler(req, res));
-    await listen(admin, config.admin.listen);
+    // While a restart is under way admin changes are refused: the successor has loaded its state.
+    let refuseChanges = false;
+    const admin = createServer((req, res) => metrics(req, res) || (refuseChanges && refuseChange(req, res)) || adminHandler(req, res));
+    await listen(admin, config.admin.listen, successor?.listeners.admin);
     closers.push(() => new Promise<void>((r) => admin.close(() => r())));
     // Closed before the admin server (closers run in reverse): open streams would keep it waiting.
     closers.push(async () => tail.close());
 
-    const worker = new DomainWorker({
+    if (successor) {
+      await successor.takeOver();
+      await dns.start();
+    }
+    const startWorker = async () => {
+      const w = new DomainWorker({
       control, store, clock, events, logger, issuer, cipher,
       delegation: checker,
-      target: { nameservers: config.dns.nameservers, ourServers: dns.addresses() },
+      target: { nameservers: config.dns.nameservers, ourServers: dnsAddresses },
       pollInitialMs: config.delegation.pollInitialMs, pollMaxMs: config.delegation.pollMaxMs,
       ...(opts.issuanceRetryMs ? { issuanceRetryMs: opts.issuanceRetryMs } : {}),
       ...(fallbackIssuer ? { fallbackIssuer } : {}),
-    });
-    await worker.start();
+      });
+      await w.start();
+      return w;
+    };
+    let worker = await startWorker();
     closers.push(() => worker.close());
+
+    const handover: HandoverSource = {
+      listeners: () => ({ servers: { edge: edge.listener() ?? undefined, http: plain?.listener() ?? undefined, admin }, dns: dns.addresses() }),
+      pauseBackground: async () => {
+        refuseChanges = true;
+        await worker.close();
+        await webhooks.close();
+      },
+      resumeBackground: async () => {
+        webhooks = startWebhooks();
+        worker = await startWorker();
+        refuseChanges = false;
+      },
+      release: (graceMs) => {
+        const drained = Promise.all([edge.close(graceMs), plain?.close()]).then(() => undefined);
+        admin.close();
+        admin.closeIdleConnections();
+        return { released: dns.close(), drained };
+      },
+    };
 
     const adminAddr = admin.address() as AddressInfo;
     return {
-      config, store, control, events, adminToken, close,
+      config, store, control, events, adminToken, close, handover,
       adminUrl: `http://${formatHost(adminAddr.address)}:${adminAddr.port}`,
       edge: edge.address(), dns: dns.addresses(), localCaRootPem: localCa.rootPem, localCaRootPath: localCa.rootPath,
     };
@@ -195,11 +242,22 @@ function acmeAccounts(store: Store, cipher: ReturnType<typeof loadKeyCipher>) {
   };
 }
 
-function listen(server: Server, at: { host: string; port: number }): Promise<void> {
+function listen(server: Server, at: { host: string; port: number }, inherited?: NetServer): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(at.port, at.host, () => resolve());
+    if (inherited) server.listen(inherited, () => resolve());
+    else server.listen(at.port, at.host, () => resolve());
   });
+}
+
+/** Answers an admin change (any method but GET/HEAD) with 503 and `Retry-After` during a restart; false otherwise. */
+function refuseChange(req: IncomingMessage, res: ServerResponse): boolean {
+  if (req.method === 'GET' || req.method === 'HEAD') return false;
+  const e = new AppError(AppErrors.RESTARTING);
+  const body = JSON.stringify({ error: { code: e.code, message: e.message } });
+  res.writeHead(e.httpStatus, { 'content-type': 'application/json; charset=utf-8', 'retry-after': '2', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+  return true;
 }
 
 function formatHost(h: string): string {

@@ -25,3 +25,29 @@ test('every admin API route has a CLI command and every command calls an existin
     await f.close();
   }
 });
+
+test('command-line mistakes get a one-line error and the usage, exit code 2, no stack trace', async () => {
+  const { execFile } = await import('node:child_process');
+  const { join } = await import('node:path');
+  const bin = join(import.meta.dirname, '..', '..', 'bin', 'firstparty.mjs');
+  const run = (args: string[]) => new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const env = { ...process.env, FIRSTPARTY_ADMIN_LISTEN: '127.0.0.1:9' };
+    execFile(process.execPath, [bin, ...args], { env }, (err, _stdout, stderr) => resolve({ code: err ? (err as { code?: number }).code ?? 1 : 0, stderr }));
+  });
+  for (const [args, pattern] of [
+    [['workspace', 'create'], /--name is required/],
+    [['workspace', 'create', '--nmae', 'x'], /--name is required|unknown option --nmae/],
+    [['workspace', 'create', '--name', 'x', '--extra', '1'], /unknown option --extra/],
+    [['domain', 'wait', '--workspace', 'w', '--id', 'c', '--timeout', 'abc'], /--timeout must be a positive number/],
+    [['source', 'create', '--workspace'], /--workspace needs a value/],
+  ] as const) {
+    const r = await run([...args]);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, pattern);
+    assert.match(r.stderr, /usage:/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  }
+  const down = await run(['workspace', 'create', '--name', 'x']);
+  assert.equal(down.code, 1);
+  assert.match(down.stderr, /cannot reach the admin API at http:\/\/127\.0\.0\.1:9/);
+});

@@ -79,31 +79,65 @@ export async function runApiCommand(command: string, args: string[], env: NodeJS
   const key = `${command} ${args[0] ?? ''}`.trim();
   const which = API_COMMAND_NAMES.find((k) => k === key) ?? API_COMMAND_NAMES.find((k) => k === command);
   if (!which) return null;
-  const flags = parseFlags(which.includes(' ') ? args.slice(1) : args);
+  try {
+    return await runCommand(which, which.includes(' ') ? args.slice(1) : args, env);
+  } catch (err) {
+    if (!(err instanceof CliError)) throw err;
+    process.stderr.write(`firstparty ${which}: ${err.message}\n${err.usage ? `usage:\n${usageOf(which)}\n` : ''}`);
+    return err.usage ? 2 : 1;
+  }
+}
+
+async function runCommand(which: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const flags = parseFlags(args);
+  const used = new Set<string>(['config']);
   const client = adminClient(loadConfig(env, flags.config?.[0] ? { file: flags.config[0] } : {}));
   const h: Helpers = {
     one(name) {
+      used.add(name);
       const v = flags[name]?.[0];
-      if (v === undefined) throw new UsageError(`--${name} is required`);
+      if (v === undefined) throw new CliError(`--${name} is required`, true);
       return v;
     },
-    opt: (name) => flags[name]?.[0],
-    all: (name) => flags[name] ?? [],
+    opt: (name) => (used.add(name), flags[name]?.[0]),
+    all: (name) => (used.add(name), flags[name] ?? []),
     ws: () => `/api/v1/workspaces/${encodeURIComponent(h.one('workspace'))}`,
     id: () => encodeURIComponent(h.one('id')),
   };
-  if (which === 'domain wait') return waitForDomain(client, `${h.ws()}/custom-domains/${h.id()}`, Number(flags.timeout?.[0] ?? 600));
+  if (which === 'domain wait') {
+    const path = `${h.ws()}/custom-domains/${h.id()}`;
+    const timeout = Number(h.opt('timeout') ?? 600);
+    assertAllUsed(flags, used);
+    if (!Number.isFinite(timeout) || timeout <= 0) throw new CliError(`--timeout must be a positive number of seconds, not "${flags.timeout?.[0]}"`, true);
+    return waitForDomain(client, path, timeout);
+  }
   const r = COMMANDS[which]!(h);
+  assertAllUsed(flags, used);
   return client.print(r.method, r.path, r.body);
 }
 
-class UsageError extends Error {}
+/** A command-line mistake (`usage`: print the command's usage) or an unreachable admin API. */
+class CliError extends Error {
+  constructor(message: string, readonly usage = false) {
+    super(message);
+  }
+}
+
+function assertAllUsed(flags: Flags, used: Set<string>): void {
+  const unknown = Object.keys(flags).filter((f) => !used.has(f));
+  if (unknown.length > 0) throw new CliError(`unknown option --${unknown[0]}`, true);
+}
+
+function usageOf(which: string): string {
+  return API_COMMANDS_HELP.split('\n').filter((l) => l.includes(`firstparty ${which} `) || l.endsWith(`firstparty ${which}`)).join('\n') || API_COMMANDS_HELP;
+}
 
 function parseFlags(args: string[]): Flags {
   const flags: Flags = {};
   for (let i = 0; i < args.length; i++) {
     const m = /^--([a-z-]+)$/.exec(args[i]!);
-    if (!m || args[i + 1] === undefined) throw new UsageError(`unexpected argument "${args[i]}"`);
+    if (!m) throw new CliError(`unexpected argument "${args[i]}"`, true);
+    if (args[i + 1] === undefined || args[i + 1]!.startsWith('--')) throw new CliError(`--${m[1]} needs a value`, true);
     (flags[m[1]!] ??= []).push(args[++i]!);
   }
   return flags;
@@ -114,10 +148,16 @@ function adminClient(config: Config) {
   const tokenPath = join(config.dataDir, 'admin-token');
   const token = config.adminToken ?? (existsSync(tokenPath) ? readFileSync(tokenPath, 'utf8').trim() : '');
   async function call(method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-    const res = await fetch(base + path, {
-      method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
+    let res: Response;
+    try {
+      res = await fetch(base + path, {
+        method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      throw new CliError(`cannot reach the admin API at ${base} (${cause?.code ?? cause?.message ?? String(err)}); is firstparty running, and FIRSTPARTY_ADMIN_LISTEN set as for the server?`);
+    }
     return { status: res.status, json: (await res.json()) as Record<string, unknown> };
   }
   return {

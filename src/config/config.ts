@@ -93,6 +93,8 @@ export interface Config {
   };
   /** Plans that include custom domains. Default `business`. */
   readonly customDomainPlans: readonly string[];
+  /** Whether webhooks may target loopback/private/link-local addresses. Default false. */
+  readonly webhookAllowPrivate: boolean;
   /** Peers whose X-Forwarded-For is believed. Default none. */
   readonly trustedProxies: readonly string[];
   readonly ingest: {
@@ -154,6 +156,7 @@ export const ENV_VARS: Readonly<Record<string, string>> = {
   FIRSTPARTY_DELEGATION_POLL_MS: 'first delegation poll delay in ms (default 2000)',
   FIRSTPARTY_DELEGATION_POLL_MAX_MS: 'largest delegation poll delay in ms (default 300000)',
   FIRSTPARTY_PLANS: 'comma-separated plans that include custom domains (default business)',
+  FIRSTPARTY_WEBHOOK_ALLOW_PRIVATE: 'true to let webhooks reach loopback/private addresses (default false)',
   FIRSTPARTY_TRUSTED_PROXIES: 'comma-separated proxy IPs whose X-Forwarded-For is believed',
   FIRSTPARTY_LOG_LEVEL: 'pino level (default info)',
   FIRSTPARTY_INGEST_RATE_LIMIT: 'Tracking API events per second per source, 0 = off (default 5000)',
@@ -178,10 +181,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, opts: { file?: string; cwd?: 
   const edgeListen = hostPort(raw.FIRSTPARTY_EDGE_LISTEN || '127.0.0.1:8443', 'FIRSTPARTY_EDGE_LISTEN');
   const config: Config = {
     dataDir: resolve(cwd, raw.FIRSTPARTY_DATA_DIR || './data'),
-    adminToken: raw.FIRSTPARTY_ADMIN_TOKEN || null,
+    adminToken: token(raw.FIRSTPARTY_ADMIN_TOKEN),
     admin: { listen: hostPort(raw.FIRSTPARTY_ADMIN_LISTEN || '127.0.0.1:4100', 'FIRSTPARTY_ADMIN_LISTEN') },
     dns: {
-      listen: list(raw.FIRSTPARTY_DNS_LISTEN, '127.0.0.1:5300').map((s) => hostPort(s, 'FIRSTPARTY_DNS_LISTEN')),
+      listen: list(raw.FIRSTPARTY_DNS_LISTEN, '127.0.0.1:5300').map((s) => ipPort(hostPort(s, 'FIRSTPARTY_DNS_LISTEN'), 'FIRSTPARTY_DNS_LISTEN')),
       nameservers,
       hostmaster: raw.FIRSTPARTY_HOSTMASTER || `hostmaster.${nameservers[0]!.split('.').slice(1).join('.')}`,
       secondaries,
@@ -214,13 +217,14 @@ export function loadConfig(env: NodeJS.ProcessEnv, opts: { file?: string; cwd?: 
       caaIdentities: list(raw.FIRSTPARTY_CAA, directoryUrl ? 'letsencrypt.org' : ''),
     },
     delegation: {
-      resolver: hostPort(raw.FIRSTPARTY_RESOLVER || systemResolver(opts.resolvConf ?? '/etc/resolv.conf'), 'FIRSTPARTY_RESOLVER', 53),
+      resolver: ipPort(hostPort(raw.FIRSTPARTY_RESOLVER || systemResolver(opts.resolvConf ?? '/etc/resolv.conf'), 'FIRSTPARTY_RESOLVER', 53), 'FIRSTPARTY_RESOLVER'),
       pollInitialMs,
       pollMaxMs: int(raw.FIRSTPARTY_DELEGATION_POLL_MAX_MS, Math.max(300_000, pollInitialMs), 'FIRSTPARTY_DELEGATION_POLL_MAX_MS'),
     },
     customDomainPlans: list(raw.FIRSTPARTY_PLANS, 'business').map((p) => p.toLowerCase()),
+    webhookAllowPrivate: bool(raw.FIRSTPARTY_WEBHOOK_ALLOW_PRIVATE, false, 'FIRSTPARTY_WEBHOOK_ALLOW_PRIVATE'),
     trustedProxies: list(raw.FIRSTPARTY_TRUSTED_PROXIES, '').map((a) => ip(a, 0, 'FIRSTPARTY_TRUSTED_PROXIES')),
-    logLevel: raw.FIRSTPARTY_LOG_LEVEL || 'info',
+    logLevel: oneOf(raw.FIRSTPARTY_LOG_LEVEL || 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'FIRSTPARTY_LOG_LEVEL'),
     ingest: {
       rateLimitEventsPerSecond: int(raw.FIRSTPARTY_INGEST_RATE_LIMIT, 5000, 'FIRSTPARTY_INGEST_RATE_LIMIT'),
       rateLimitBurstEvents: int(raw.FIRSTPARTY_INGEST_RATE_BURST, 50_000, 'FIRSTPARTY_INGEST_RATE_BURST') || invalid('FIRSTPARTY_INGEST_RATE_BURST', 'must be at least 1'),
@@ -231,6 +235,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, opts: { file?: string; cwd?: 
 }
 
 function pickEnv(env: NodeJS.ProcessEnv): Raw {
+  // A misspelt setting must not be silently ignored (the JSON file refuses unknown keys too).
+  const unknown = Object.keys(env).filter((k) => k.startsWith('FIRSTPARTY_') && !(k in ENV_VARS));
+  if (unknown.length > 0) invalid(unknown[0]!, `unknown setting in the environment; known settings: firstparty help`);
   return Object.fromEntries(Object.keys(ENV_VARS).filter((k) => env[k] !== undefined && env[k] !== '').map((k) => [k, env[k]]));
 }
 
@@ -264,6 +271,22 @@ function int(v: string | undefined, dflt: number, setting: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) invalid(setting, `"${v}" is not a non-negative integer`);
   return n;
+}
+
+function oneOf(v: string, allowed: readonly string[], setting: string): string {
+  if (!allowed.includes(v)) invalid(setting, `"${v}" is not one of ${allowed.join(', ')}`);
+  return v;
+}
+
+function ipPort(hp: HostPort, setting: string): HostPort {
+  if (isIP(hp.host) === 0) invalid(setting, `"${hp.host}" must be an IP address (DNS needs addresses, not names)`);
+  return hp;
+}
+
+function token(v: string | undefined): string | null {
+  if (!v) return null;
+  if (v.length < 16 || /\s/.test(v)) invalid('FIRSTPARTY_ADMIN_TOKEN', 'must be at least 16 characters without spaces');
+  return v;
 }
 
 function bool(v: string | undefined, dflt: boolean, setting: string): boolean {

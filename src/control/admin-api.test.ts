@@ -84,6 +84,19 @@ describe('admin API', () => {
     assert.equal(r.json.error.code, 'ERR_CONTROL_DOMAIN_TAKEN');
   });
 
+  test('answers 409 for a name inside or around a claimed custom domain, so zones never shadow each other', async () => {
+    const a = await newWorkspace();
+    const b = await newWorkspace();
+    assert.equal((await call('POST', `/api/v1/workspaces/${a}/custom-domains`, { domain: 'cdp.nest.com', sourceIds: [(await newSource(a)).id] })).status, 201);
+    assert.equal((await call('POST', `/api/v1/workspaces/${a}/custom-domains`, { domain: 'x.y.around.com', sourceIds: [(await newSource(a)).id] })).status, 201);
+    for (const [ws, domain] of [[b, 'cdn.cdp.nest.com'], [a, 'deep.api.cdp.nest.com'], [b, 'y.around.com']] as const) {
+      const r = await call('POST', `/api/v1/workspaces/${ws}/custom-domains`, { domain, sourceIds: [(await newSource(ws)).id] });
+      assert.equal(r.status, 409, domain);
+      assert.equal(r.json.error.code, 'ERR_CONTROL_DOMAIN_OVERLAPS');
+    }
+    assert.equal((await call('POST', `/api/v1/workspaces/${b}/custom-domains`, { domain: 'cdp2.nest.com', sourceIds: [(await newSource(b)).id] })).status, 201);
+  });
+
   test('answers 409 when a source is already connected to another custom domain', async () => {
     const ws = await newWorkspace();
     const src = await newSource(ws);

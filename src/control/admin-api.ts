@@ -15,6 +15,8 @@ export interface AdminApiDeps {
   /** The operator's bearer token (every action); workspace tokens come from the store. */
   readonly adminToken: string;
   readonly logger?: { error(obj: object, msg?: string): void };
+  /** Whether webhooks may target loopback/private addresses (default false). */
+  readonly allowPrivateWebhookTargets?: boolean;
 }
 
 type Params = Record<string, string>;
@@ -95,10 +97,10 @@ function compile(r: AdminRoute): CompiledRoute {
 }
 
 /** Every route of the admin API (the OpenAPI document lists exactly these; a test checks it). */
-export function adminRoutes(deps: Pick<AdminApiDeps, 'control' | 'store' | 'clock'>): AdminRoute[] {
+export function adminRoutes(deps: Pick<AdminApiDeps, 'control' | 'store' | 'clock' | 'allowPrivateWebhookTargets'>): AdminRoute[] {
   const c = deps.control;
   const tokens = createTokenAdmin(deps);
-  const hooks = createWebhookAdmin(deps);
+  const hooks = createWebhookAdmin({ store: deps.store, clock: deps.clock, allowPrivateTargets: deps.allowPrivateWebhookTargets ?? false });
   const routes: AdminRoute[] = [];
   const add = (method: AdminRoute['method'], path: string, scope: AdminRoute['scope'], action: string | null, handler: Handler) =>
     routes.push({ method, path, scope, action, handler });

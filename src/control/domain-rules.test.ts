@@ -20,10 +20,11 @@ const code = (input: unknown) => {
 test('normalises case, a trailing dot and IDN labels', () => {
   assert.equal(normaliseCustomDomain(' CDP.Shop.COM. ', reserved), 'cdp.shop.com');
   assert.equal(normaliseCustomDomain('cdp.bücher.de', reserved), 'cdp.xn--bcher-kva.de');
+  assert.equal(normaliseCustomDomain('cdp.shop.com\u3002', reserved), 'cdp.shop.com');
 });
 
 test('refuses malformed names with ERR_CONTROL_INVALID_DOMAIN', () => {
-  for (const bad of ['', 'cdp..shop.com', 'cdp shop.com', 'https://cdp.shop.com', '-cdp.shop.com', 'x'.repeat(64) + '.shop.com', 42, null]) {
+  for (const bad of ['127.0.0.1', '[::1]', '', 'cdp..shop.com', 'cdp shop.com', 'https://cdp.shop.com', '-cdp.shop.com', 'x'.repeat(64) + '.shop.com', 42, null]) {
     assert.equal(code(bad), 'ERR_CONTROL_INVALID_DOMAIN', String(bad));
   }
 });

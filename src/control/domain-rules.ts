@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { AppError, hostnameParts, isAtOrBelow, parseHostname, type Hostname } from '../core/index.ts';
 import { ControlErrors } from './errors.ts';
 
@@ -15,6 +16,7 @@ export interface ReservedNames {
  */
 export function normaliseCustomDomain(input: unknown, reserved: ReservedNames): Hostname {
   if (typeof input !== 'string') throw new AppError(ControlErrors.INVALID_DOMAIN, '"domain" must be a string such as "cdp.shop.com"');
+  if (isIP(input.trim().replace(/^\[|\]$/g, '')) !== 0) throw new AppError(ControlErrors.INVALID_DOMAIN, `"${input}" is an IP address; request a subdomain of your site, e.g. cdp.<your-site>`);
   const parsed = parseHostname(input);
   if (!parsed.ok) throw new AppError(ControlErrors.INVALID_DOMAIN, `"domain" is invalid: ${parsed.message}`, { details: { problem: parsed.reason } });
   const name = parsed.value;

@@ -13,6 +13,7 @@ export const ControlErrors = defineErrors({
   REGISTRABLE_DOMAIN: { code: 'ERR_CONTROL_REGISTRABLE_DOMAIN', message: 'domain must be a subdomain of your registrable domain, not the registrable domain itself', httpStatus: 400 },
   RESERVED_DOMAIN: { code: 'ERR_CONTROL_RESERVED_DOMAIN', message: 'domain overlaps the operator\'s own names', httpStatus: 400 },
   DOMAIN_TAKEN: { code: 'ERR_CONTROL_DOMAIN_TAKEN', message: 'domain is already claimed', httpStatus: 409 },
+  DOMAIN_OVERLAPS: { code: 'ERR_CONTROL_DOMAIN_OVERLAPS', message: 'domain contains, or lies inside, a custom domain already claimed', httpStatus: 409 },
   SOURCE_ALREADY_CONNECTED: { code: 'ERR_CONTROL_SOURCE_ALREADY_CONNECTED', message: 'a source is already connected to another custom domain', httpStatus: 409 },
   UNKNOWN_SOURCE: { code: 'ERR_CONTROL_UNKNOWN_SOURCE', message: 'source does not exist in this workspace', httpStatus: 404 },
   ANALYTICS_JS_REQUIRED: { code: 'ERR_CONTROL_ANALYTICS_JS_REQUIRED', message: 'the first custom domain of a workspace must include an analytics.js source', httpStatus: 422 },

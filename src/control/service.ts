@@ -312,8 +312,11 @@ export function createControl(deps: ControlDeps) {
   }
 
   async function assertClaimable(ws: Workspace, name: Hostname): Promise<void> {
-    const live = await store.domains.byName(name);
-    if (live) throw new AppError(ControlErrors.DOMAIN_TAKEN, `"${name}" is already claimed; a subdomain can serve one workspace only`);
+    const live = await store.domains.liveOverlapping(name);
+    if (live.some((d) => d.domain === name)) throw new AppError(ControlErrors.DOMAIN_TAKEN, `"${name}" is already claimed; a subdomain can serve one workspace only`);
+    // Zones may not nest: a claim inside another would shadow its hosts (cdn.<domain>, api.<domain>) in DNS.
+    const other = live[0];
+    if (other) throw new AppError(ControlErrors.DOMAIN_OVERLAPS, `"${name}" overlaps the custom domain ${other.domain} already claimed; choose a name that neither contains nor lies inside it`);
     await guardTakeover({ store, clock, ...(deps.dns ? { dns: deps.dns } : {}) }, ws.id, name);
   }
 

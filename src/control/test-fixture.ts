@@ -46,7 +46,7 @@ export async function startAdminFixture(extra: Partial<Pick<ControlDeps, 'diagno
       defaultCdnHost: hostnameUnchecked('cdn.fp.test'), defaultApiHost: hostnameUnchecked('api.fp.test'),
     },
   });
-  const server: Server = createServer(createAdminHandler({ control, store, clock, adminToken: 'op-token' }));
+  const server: Server = createServer(createAdminHandler({ control, store, clock, adminToken: 'op-token', allowPrivateWebhookTargets: true }));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const call: AdminFixture['call'] = async (method, path, body, token = 'op-token') => {

@@ -32,7 +32,7 @@ test('delivers signed state changes, retries failures with backoff from the pers
   });
   await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()));
   const url = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
-  const dispatcher = new WebhookDispatcher({ store: f.store, clock: f.clock, events: f.events, retryDelaysMs: [1000, 5000], tickMs: 60_000 });
+  const dispatcher = new WebhookDispatcher({ store: f.store, clock: f.clock, events: f.events, allowPrivateTargets: true, retryDelaysMs: [1000, 5000], tickMs: 60_000 });
   dispatcher.start();
   try {
     const ws = await f.workspace();
@@ -69,4 +69,15 @@ test('delivers signed state changes, retries failures with backoff from the pers
     await new Promise<void>((r) => hook.close(() => r()));
     await f.close();
   }
+});
+
+test('refuses webhook URLs that point at loopback, private or link-local addresses unless the operator allows them', async () => {
+  const { assertPublicTarget, isPrivateAddress } = await import('./webhook-target.ts');
+  for (const u of ['https://169.254.169.254/latest', 'https://127.0.0.1:4100/x', 'https://10.0.0.1/', 'http://[::1]/', 'https://[fd00::1]/', 'https://a.localhost/', 'https://192.168.1.1/']) {
+    assert.throws(() => assertPublicTarget(new URL(u), false), /private or loopback/, u);
+    assert.doesNotThrow(() => assertPublicTarget(new URL(u), true));
+  }
+  assert.doesNotThrow(() => assertPublicTarget(new URL('https://hooks.example.com/x'), false));
+  assert.equal(isPrivateAddress('93.184.216.34'), false);
+  assert.equal(isPrivateAddress('::ffff:127.0.0.1'), true);
 });

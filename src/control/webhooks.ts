@@ -3,6 +3,7 @@ import { AppError, type AppEvents, type Clock, type CustomDomain } from '../core
 import type { DeliveryRecord, Store, WebhookRecord } from '../store/index.ts';
 import { ControlErrors } from './errors.ts';
 import { newId } from './ids.ts';
+import { assertPublicTarget, privateResolution } from './webhook-target.ts';
 
 /** The header carrying a delivery's signature: `t=<unix seconds>,v1=<hex HMAC-SHA256>`. */
 export const SIGNATURE_HEADER = 'Firstparty-Signature';
@@ -38,7 +39,7 @@ export interface WebhookView {
 const toView = (w: WebhookRecord): WebhookView => ({ id: w.id, workspaceId: w.workspaceId, url: w.url, createdAt: new Date(w.createdAt).toISOString() });
 
 /** Registers, lists and deletes a workspace's webhooks, and reads their delivery log. */
-export function createWebhookAdmin(deps: { store: Store; clock: Clock }) {
+export function createWebhookAdmin(deps: { store: Store; clock: Clock; allowPrivateTargets?: boolean }) {
   async function own(workspaceId: string, id: string): Promise<WebhookRecord> {
     const w = await deps.store.webhooks.get(id);
     if (!w || w.workspaceId !== workspaceId) throw new AppError(ControlErrors.NOT_FOUND, `no webhook ${id} in workspace ${workspaceId}`);
@@ -47,7 +48,7 @@ export function createWebhookAdmin(deps: { store: Store; clock: Clock }) {
   return {
     /** Registers `url` (http or https, no credentials); returns the signing secret once. */
     async create(workspaceId: string, input: Record<string, unknown>): Promise<WebhookView & { secret: string }> {
-      const url = parseUrl(input.url);
+      const url = parseUrl(input.url, deps.allowPrivateTargets ?? false);
       const w: WebhookRecord = { id: newId('wh'), workspaceId, url, secret: `whsec_${randomBytes(24).toString('base64url')}`, createdAt: deps.clock.now() };
       await deps.store.webhooks.create(w);
       return { ...toView(w), secret: w.secret };
@@ -71,7 +72,7 @@ export function createWebhookAdmin(deps: { store: Store; clock: Clock }) {
   };
 }
 
-function parseUrl(v: unknown): string {
+function parseUrl(v: unknown, allowPrivate: boolean): string {
   let u: URL;
   try {
     u = new URL(String(v));
@@ -81,6 +82,7 @@ function parseUrl(v: unknown): string {
   if ((u.protocol !== 'https:' && u.protocol !== 'http:') || u.username || u.password) {
     throw new AppError(ControlErrors.INVALID_INPUT, '"url" must be an http(s) URL without credentials');
   }
+  assertPublicTarget(u, allowPrivate);
   return u.toString();
 }
 
@@ -96,6 +98,8 @@ export interface WebhookDispatcherDeps {
   readonly timeoutMs?: number;
   /** How often due deliveries are looked for (default 500). */
   readonly tickMs?: number;
+  /** Whether deliveries may go to loopback/private addresses (default false). */
+  readonly allowPrivateTargets?: boolean;
 }
 
 const DEFAULT_RETRY_MS = [10_000, 60_000, 300_000, 1_800_000, 7_200_000, 21_600_000];
@@ -192,6 +196,8 @@ export class WebhookDispatcher {
   private async post(hook: WebhookRecord, d: DeliveryRecord): Promise<{ statusCode: number | null; error: string | null }> {
     const t = Math.floor(this.deps.clock.now() / 1000);
     try {
+      const refused = await privateResolution(new URL(hook.url), this.deps.allowPrivateTargets ?? false);
+      if (refused) return { statusCode: null, error: refused };
       const res = await fetch(hook.url, {
         method: 'POST', redirect: 'manual', signal: AbortSignal.timeout(this.deps.timeoutMs ?? 5000), body: d.body,
         headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signWebhook(hook.secret, d.body, t), 'Firstparty-Event': d.event, 'Firstparty-Delivery': d.id, 'user-agent': 'firstparty-webhooks/1' },

@@ -17,7 +17,8 @@ export type HostnameProblem = 'empty' | 'invalid_characters' | 'label_length' | 
  * IDN to punycode (UTS #46 via WHATWG URL) and checks LDH label rules (RFC 1123 §2.1, RFC 5891).
  */
 export function parseHostname(input: string): Result<Hostname, HostnameProblem> {
-  let s = input.trim();
+  // UTS #46 treats the ideographic and fullwidth full stops as label separators.
+  let s = input.trim().replace(/[\u3002\uff0e\uff61]/g, '.');
   if (s.endsWith('.')) s = s.slice(0, -1);
   if (s === '') return fail('empty', 'hostname is empty');
   if (/[\s/:@?#\\%]/.test(s) || s.includes('..')) return fail('invalid_characters', `"${input}" is not a hostname`);

@@ -127,6 +127,8 @@ export interface StoredEvent {
   readonly reason: string | null;
   readonly receivedAt: number;
   readonly payload: Readonly<Record<string, unknown>>;
+  /** `JSON.stringify(payload)` when the producer already has it: stores write it as is. */
+  readonly payloadJson?: string;
 }
 
 /** A stored event with its position in the log. */

@@ -40,7 +40,7 @@ export function openSqliteStore(path: string): Store {
     events,
     ...sqliteControlRepos(db),
     async close() {
-      events.flush();
+      await events.close();
       db.close();
     },
   };
@@ -151,6 +151,16 @@ function domainRepo(db: Database): DomainRepo {
     async byName(domain) {
       const r = db.prepare(`SELECT * FROM custom_domains WHERE domain = ? AND state_kind NOT IN ('removed','replaced')`).get(domain) as DomainRow | undefined;
       return r && toDomain(db, r);
+    },
+    async liveOverlapping(domain) {
+      const labels = domain.split('.');
+      const ancestors = labels.map((_, i) => labels.slice(i).join('.'));
+      // Hostnames hold only [a-z0-9.-], so the LIKE pattern needs no escaping.
+      const rows = db.prepare(
+        `SELECT * FROM custom_domains WHERE state_kind NOT IN ('removed','replaced')
+          AND (domain IN (SELECT value FROM json_each(?)) OR domain LIKE ?)`,
+      ).all(JSON.stringify(ancestors), `%.${domain}`) as DomainRow[];
+      return rows.map((r) => toDomain(db, r));
     },
     async listByWorkspace(workspaceId) {
       return (db.prepare('SELECT * FROM custom_domains WHERE workspace_id = ? ORDER BY created_at').all(workspaceId) as DomainRow[]).map((r) => toDomain(db, r));

@@ -60,6 +60,8 @@ export interface DomainRepo {
   get(id: string): Promise<CustomDomain | undefined>;
   /** The live domain with this name, if any. */
   byName(domain: Hostname): Promise<CustomDomain | undefined>;
+  /** Live domains that equal `domain`, contain it (ancestors) or lie inside it (descendants). */
+  liveOverlapping(domain: Hostname): Promise<CustomDomain[]>;
   listByWorkspace(workspaceId: string): Promise<CustomDomain[]>;
   /** Every live domain (not removed/replaced). */
   listLive(): Promise<CustomDomain[]>;
