@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { loadConfig } from '../src/config/index.ts';
 import { startFirstparty } from '../src/app/index.ts';
-import { freePort, isRoot, missingBinaries, startNsd, startUnbound, zoneText } from '../test/peers/index.ts';
+import { isRoot, missingBinaries, startDelegationWorld } from '../test/peers/index.ts';
 
 const once = process.argv.includes('--once');
 const say = (msg: string) => process.stdout.write(`${msg}\n`);
@@ -25,26 +25,14 @@ async function main(): Promise<number> {
   const missing = missingBinaries(['nsd', 'unbound']);
   if (missing) return fail(`${missing}`);
   if (!isRoot()) return fail('the demo binds port 53 on 127.0.0.2, 127.0.0.3 and 127.0.0.10: run it as root');
-  const shop = (extra: string[]) => zoneText('shop.test', ['ns IN A 127.0.0.10', 'www IN A 127.0.0.1', ...extra]);
   say('1. parent zone shop.test on nsd 127.0.0.10:53, resolver unbound on 127.0.0.1');
-  const nsd = await startNsd({ address: '127.0.0.10', port: 53, zones: [
-    { name: 'shop.test', text: shop([]) },
-    { name: 'firstparty.test', text: zoneText('firstparty.test', ['ns IN A 127.0.0.10', 'ns1 IN A 127.0.0.2', 'ns2 IN A 127.0.0.3']) },
-  ] });
-  const resolverPort = await freePort();
-  const unbound = await startUnbound({ address: '127.0.0.1', port: resolverPort, stubZones: [
-    { name: 'shop.test', addrs: ['127.0.0.10'] }, { name: 'firstparty.test', addrs: ['127.0.0.10'] },
-  ] });
+  const world = await startDelegationWorld({ parent: '127.0.0.10', ns1: '127.0.0.2', ns2: '127.0.0.3' });
   const dataDir = await mkdtemp(join(tmpdir(), 'firstparty-demo-'));
-  const fp = await startFirstparty(loadConfig({
-    FIRSTPARTY_DATA_DIR: dataDir, FIRSTPARTY_ADMIN_LISTEN: '127.0.0.1:0', FIRSTPARTY_EDGE_LISTEN: '127.0.0.1:0',
-    FIRSTPARTY_DNS_LISTEN: '127.0.0.2:53,127.0.0.3:53', FIRSTPARTY_NAMESERVERS: 'ns1.firstparty.test,ns2.firstparty.test',
-    FIRSTPARTY_RESOLVER: `127.0.0.1:${resolverPort}`, FIRSTPARTY_DELEGATION_POLL_MS: '500', FIRSTPARTY_DELEGATION_POLL_MAX_MS: '2000',
-  }), { logger: pino({ level: 'warn' }) });
+  const fp = await startFirstparty(loadConfig({ ...world.firstpartyEnv(dataDir), FIRSTPARTY_DELEGATION_POLL_MS: '500', FIRSTPARTY_DELEGATION_POLL_MAX_MS: '2000' }),
+    { logger: pino({ level: 'warn' }) });
   const stop = async () => {
     await fp.close();
-    await unbound.stop();
-    await nsd.stop();
+    await world.stop();
     await rm(dataDir, { recursive: true, force: true });
   };
   try {
@@ -54,7 +42,7 @@ async function main(): Promise<number> {
     const src = await admin('POST', `/api/v1/workspaces/${ws.id}/sources`, { name: 'Website', type: 'analytics.js' });
     const dom = await admin('POST', `/api/v1/workspaces/${ws.id}/custom-domains`, { domain: 'cdp.shop.test', sourceIds: [src.id] });
     say(`3. requested ${dom.domain} (${dom.id}) for source ${src.id}; state ${dom.state}; add at the parent:\n   ${dom.nsRecords.join('\n   ')}`);
-    await nsd.setZone('shop.test', shop(['cdp IN NS ns1.firstparty.test.', 'cdp IN NS ns2.firstparty.test.']));
+    await world.delegate();
     say('4. NS records added to shop.test; waiting for the domain to become active');
     const t0 = Date.now();
     let state = '';
@@ -73,7 +61,7 @@ async function main(): Promise<number> {
     if (once) return 0;
     const rootCopy = join(tmpdir(), 'firstparty-demo-root.pem');
     await writeFile(rootCopy, fp.localCaRootPem);
-    say(`\nTry it yourself (Ctrl-C stops the demo):\n  curl --cacert ${rootCopy} --resolve api.cdp.shop.test:443:127.0.0.1 --connect-to api.cdp.shop.test:443:127.0.0.1:${fp.edge.port} \\\n    -u '${src.writeKey}:' -d '{"userId":"u1","event":"Tried It"}' https://api.cdp.shop.test/v1/track`);
+    say(`\nTry it yourself (Ctrl-C stops the demo):\n  curl --cacert ${rootCopy} --connect-to api.cdp.shop.test:443:127.0.0.1:${fp.edge.port} \\\n    -u '${src.writeKey}:' -d '{"userId":"u1","event":"Tried It"}' https://api.cdp.shop.test/v1/track`);
     say(`  curl -H 'authorization: Bearer ${fp.adminToken}' '${fp.adminUrl}/api/v1/workspaces/${ws.id}/sources/${src.id}/events?limit=5'`);
     await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
     return 0;

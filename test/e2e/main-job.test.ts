@@ -10,8 +10,8 @@ import pino from 'pino';
 import { loadConfig } from '../../src/config/index.ts';
 import { startFirstparty, type Running } from '../../src/app/index.ts';
 import {
-  createTestCa, freePort, isRoot, issueTestLeaf, launchChromium, missingBinaries, startNsd, startPebble, startUnbound,
-  waitUntil, zoneText, type Browser, type Nsd, type Pebble, type Unbound,
+  createTestCa, isRoot, issueTestLeaf, launchChromium, missingBinaries, startDelegationWorld, waitUntil,
+  type Browser, type DelegationWorld, type Pebble,
 } from '../peers/index.ts';
 import { dig } from './dig.ts';
 
@@ -21,11 +21,9 @@ const NS2 = '127.0.0.3';
 const skip = missingBinaries(['nsd', 'unbound', 'pebble', 'dig', 'certutil', 'openssl']) ?? (isRoot() ? null : 'needs root to bind port 53 on loopback addresses')
   ?? (missingBinaries(['chromium']) ? 'chromium is missing (run scripts/install-peers.sh)' : null);
 
-const shopZone = (records: string[]) => zoneText('shop.test', ['ns IN A 127.0.0.10', 'www IN A 127.0.0.1', ...records]);
 
 describe('the main job, end to end on real peers', { skip: skip ?? false }, () => {
-  let nsd: Nsd;
-  let unbound: Unbound;
+  let world: DelegationWorld;
   let pebble: Pebble;
   let fp: Running;
   let dataDir: string;
@@ -35,23 +33,10 @@ describe('the main job, end to end on real peers', { skip: skip ?? false }, () =
   let domainId: string;
 
   before(async () => {
-    nsd = await startNsd({ address: PARENT, port: 53, zones: [
-      { name: 'shop.test', text: shopZone([]) },
-      { name: 'firstparty.test', text: zoneText('firstparty.test', [`ns IN A ${PARENT}`, `ns1 IN A ${NS1}`, `ns2 IN A ${NS2}`]) },
-    ] });
-    const resolverPort = await freePort();
-    unbound = await startUnbound({ address: '127.0.0.1', port: resolverPort, stubZones: [
-      { name: 'shop.test', addrs: [PARENT] }, { name: 'firstparty.test', addrs: [PARENT] },
-    ] });
-    pebble = await startPebble({ dnsServer: `127.0.0.1:${resolverPort}` });
+    world = await startDelegationWorld({ parent: PARENT, ns1: NS1, ns2: NS2 }, { pebble: true });
+    pebble = world.pebble!;
     dataDir = await mkdtemp(join(tmpdir(), 'fp-e2e-'));
-    const config = loadConfig({
-      FIRSTPARTY_DATA_DIR: dataDir, FIRSTPARTY_ADMIN_LISTEN: '127.0.0.1:0', FIRSTPARTY_DNS_LISTEN: `${NS1}:53,${NS2}:53`,
-      FIRSTPARTY_NAMESERVERS: 'ns1.firstparty.test,ns2.firstparty.test', FIRSTPARTY_EDGE_LISTEN: '127.0.0.1:0',
-      FIRSTPARTY_EDGE_IPV4: '127.0.0.1', FIRSTPARTY_ACME_DIRECTORY: pebble.directoryUrl, FIRSTPARTY_ACME_CA_BUNDLE: pebble.tlsCaPath,
-      FIRSTPARTY_RESOLVER: `127.0.0.1:${resolverPort}`, FIRSTPARTY_DELEGATION_POLL_MS: '300', FIRSTPARTY_DELEGATION_POLL_MAX_MS: '1000',
-    });
-    fp = await startFirstparty(config, { logger: pino({ level: 'warn' }) });
+    fp = await startFirstparty(loadConfig(world.firstpartyEnv(dataDir)), { logger: pino({ level: 'warn' }) });
     admin = async (method, path, body) => {
       const res = await fetch(fp.adminUrl + path, {
         method, headers: { authorization: `Bearer ${fp.adminToken}`, 'content-type': 'application/json' },
@@ -63,9 +48,7 @@ describe('the main job, end to end on real peers', { skip: skip ?? false }, () =
 
   after(async () => {
     await fp?.close();
-    await pebble?.stop();
-    await unbound?.stop();
-    await nsd?.stop();
+    await world?.stop();
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
@@ -122,7 +105,7 @@ describe('the main job, end to end on real peers', { skip: skip ?? false }, () =
 
   test('once the NS records are added, the domain becomes active with a certificate from the ACME CA', async () => {
     const t0 = Date.now();
-    await nsd.setZone('shop.test', shopZone(['cdp IN NS ns1.firstparty.test.', 'cdp IN NS ns2.firstparty.test.']));
+    await world.delegate();
     let d: any;
     await waitUntil('domain active', async () => {
       d = (await admin('GET', `/api/v1/workspaces/${ws}/custom-domains/${domainId}`)).json;

@@ -10,8 +10,8 @@ import type { Page } from 'playwright-core';
 import { loadConfig } from '../../src/config/index.ts';
 import { startFirstparty, type Running } from '../../src/app/index.ts';
 import {
-  createTestCa, freePort, isRoot, issueTestLeaf, launchChromium, missingBinaries, startNsd, startUnbound,
-  waitUntil, zoneText, type Browser, type Nsd, type Unbound,
+  createTestCa, isRoot, issueTestLeaf, launchChromium, missingBinaries, startDelegationWorld,
+  waitUntil, type Browser, type DelegationWorld,
 } from '../peers/index.ts';
 
 const DEFAULT_CDN = 'cdn.fp.test';
@@ -208,9 +208,7 @@ describe('the switch from the default hosts to an active custom domain', { skip:
   const PARENT = '127.0.0.30';
   const NS1 = '127.0.0.31';
   const NS2 = '127.0.0.32';
-  const shopZone = (records: string[]) => zoneText('shop.test', [`ns IN A ${PARENT}`, 'www IN A 127.0.0.1', ...records]);
-  let nsd: Nsd;
-  let unbound: Unbound;
+  let world: DelegationWorld;
   let fp: Running;
   let dataDir: string;
   let admin: Admin;
@@ -218,21 +216,10 @@ describe('the switch from the default hosts to an active custom domain', { skip:
   let browser: Browser;
 
   before(async () => {
-    nsd = await startNsd({ address: PARENT, port: 53, zones: [
-      { name: 'shop.test', text: shopZone([]) },
-      { name: 'firstparty.test', text: zoneText('firstparty.test', [`ns IN A ${PARENT}`, `ns1 IN A ${NS1}`, `ns2 IN A ${NS2}`]) },
-    ] });
-    const resolverPort = await freePort();
-    unbound = await startUnbound({ address: '127.0.0.1', port: resolverPort, stubZones: [
-      { name: 'shop.test', addrs: [PARENT] }, { name: 'firstparty.test', addrs: [PARENT] },
-    ] });
+    world = await startDelegationWorld({ parent: PARENT, ns1: NS1, ns2: NS2 });
     dataDir = await mkdtemp(join(tmpdir(), 'fp-switch-'));
     fp = await startFirstparty(loadConfig({
-      FIRSTPARTY_DATA_DIR: dataDir, FIRSTPARTY_ADMIN_LISTEN: '127.0.0.1:0', FIRSTPARTY_DNS_LISTEN: `${NS1}:53,${NS2}:53`,
-      FIRSTPARTY_NAMESERVERS: 'ns1.firstparty.test,ns2.firstparty.test', FIRSTPARTY_EDGE_LISTEN: '127.0.0.1:0',
-      FIRSTPARTY_EDGE_IPV4: '127.0.0.1', FIRSTPARTY_RESOLVER: `127.0.0.1:${resolverPort}`,
-      FIRSTPARTY_DELEGATION_POLL_MS: '300', FIRSTPARTY_DELEGATION_POLL_MAX_MS: '1000',
-      FIRSTPARTY_DEFAULT_CDN_HOST: DEFAULT_CDN, FIRSTPARTY_DEFAULT_API_HOST: DEFAULT_API,
+      ...world.firstpartyEnv(dataDir), FIRSTPARTY_DEFAULT_CDN_HOST: DEFAULT_CDN, FIRSTPARTY_DEFAULT_API_HOST: DEFAULT_API,
     }), { logger: pino({ level: 'warn' }) });
     admin = adminClient(fp);
     site = await startSite();
@@ -248,8 +235,7 @@ describe('the switch from the default hosts to an active custom domain', { skip:
     await browser?.close();
     await site?.close();
     await fp?.close();
-    await unbound?.stop();
-    await nsd?.stop();
+    await world?.stop();
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
@@ -285,7 +271,7 @@ describe('the switch from the default hosts to an active custom domain', { skip:
         `anonymousId kept by the page: localStorage ${stored}, cookie ${cookie?.value}`);
       assert.deepEqual(hostsOf(watch.urls), [DEFAULT_API, DEFAULT_CDN, PAGE_HOST].sort());
 
-      await nsd.setZone('shop.test', shopZone(['cdp IN NS ns1.firstparty.test.', 'cdp IN NS ns2.firstparty.test.']));
+      await world.delegate();
       await waitUntil('domain active', async () => {
         const v = (await admin('GET', `/api/v1/workspaces/${ws}/custom-domains/${d.json.id}`)).json;
         assert.notEqual(v.state, 'failed', `issuance failed: ${JSON.stringify(v)}`);

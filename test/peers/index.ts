@@ -11,3 +11,4 @@ export { launchChromium, type Browser, type ChromiumOptions } from './chromium.t
 export { zoneText, serialOf } from './zone.ts';
 export { createTestCa, issueTestLeaf, type TestCa, type TestLeaf } from './pki.ts';
 export { digShort, probeDns, type ProbeResponse } from './dns-probe.ts';
+export { startDelegationWorld, type DelegationWorld, type WorldAddresses } from './delegation-world.ts';
