@@ -38,23 +38,21 @@ export interface RequestFacts {
  */
 export function normaliseEvent(raw: unknown, pathType: EventType | undefined, facts: RequestFacts, forced?: RejectReason): StoredEvent {
   if (!isJsonObject(raw)) return rejectedValue(raw, facts, forced ?? 'invalid_event');
-  const { writeKey: _writeKey, ...fields } = raw;
-  const type = pathType ?? (isEventType(fields.type) ? fields.type : undefined);
-  const mid = messageIdOf(fields.messageId);
-  const sentAt = fields.sentAt ?? facts.sentAt;
-  const payload: JsonObject = {
-    ...fields,
-    ...(type === undefined ? {} : { type }),
-    messageId: mid.valid ? mid.id : fields.messageId,
-    context: mergedContext(facts.context, fields.context, facts.ip),
-    ...mergedIntegrations(facts.integrations, fields.integrations),
-    ...timestamps(fields.timestamp, sentAt, facts.receivedAt),
-  };
-  const reason = forced ?? typeProblem(fields.type, pathType) ?? (mid.valid ? null : 'invalid_message_id') ?? validateEvent(type!, payload);
+  // One fresh copy (without writeKey) that becomes the payload; `raw` keeps the values as sent.
+  const { writeKey: _writeKey, ...payload } = raw;
+  const type = pathType ?? (isEventType(raw.type) ? raw.type : undefined);
+  const mid = messageIdOf(raw.messageId);
+  if (type !== undefined) payload.type = type;
+  payload.messageId = mid.valid ? mid.id : raw.messageId;
+  payload.context = mergedContext(facts.context, raw.context, facts.ip);
+  const integrations = mergedIntegrations(facts.integrations, raw.integrations);
+  if (integrations !== undefined) payload.integrations = integrations;
+  addTimestamps(payload, raw.timestamp, raw.sentAt ?? facts.sentAt, facts.receivedAt);
+  const reason = forced ?? typeProblem(raw.type, pathType) ?? (mid.valid ? null : 'invalid_message_id') ?? validateEvent(type!, payload);
   return {
     sourceId: facts.sourceId,
     messageId: mid.id,
-    type: type ?? (typeof fields.type === 'string' ? fields.type.slice(0, 64) : 'unknown'),
+    type: type ?? (typeof raw.type === 'string' ? raw.type.slice(0, 64) : 'unknown'),
     status: reason === null ? 'accepted' : 'rejected',
     reason,
     receivedAt: facts.receivedAt,
@@ -109,9 +107,9 @@ function mergedContext(batch: unknown, own: unknown, ip: string | undefined): Js
   return ctx;
 }
 
-function mergedIntegrations(batch: unknown, own: unknown): { integrations?: JsonObject } {
-  if (!isJsonObject(batch)) return isJsonObject(own) ? { integrations: own } : {};
-  return { integrations: isJsonObject(own) ? { ...batch, ...own } : { ...batch } };
+function mergedIntegrations(batch: unknown, own: unknown): JsonObject | undefined {
+  if (!isJsonObject(batch)) return isJsonObject(own) ? own : undefined;
+  return isJsonObject(own) ? { ...batch, ...own } : { ...batch };
 }
 
 // Largest time value a Date can hold (ECMA-262 §21.4.1.22).
@@ -121,18 +119,34 @@ function toIso(ms: number): string | undefined {
   return Number.isFinite(ms) && Math.abs(ms) <= MAX_TIME ? new Date(ms).toISOString() : undefined;
 }
 
+// The events of a request share `receivedAt`: its ISO form is computed once.
+let lastReceived = Number.NaN;
+let lastReceivedIso = '';
+
+function receivedIso(ms: number): string {
+  if (ms !== lastReceived) {
+    lastReceivedIso = toIso(ms)!;
+    lastReceived = ms;
+  }
+  return lastReceivedIso;
+}
+
 function parseTime(v: unknown): number {
   return typeof v === 'string' ? Date.parse(v) : Number.NaN;
 }
 
-function timestamps(clientTs: unknown, sentAt: unknown, receivedAt: number): JsonObject {
-  const received = toIso(receivedAt)!;
-  const out: JsonObject = { receivedAt: received };
-  if (sentAt !== undefined && sentAt !== null) out.sentAt = sentAt;
-  if (clientTs === undefined || clientTs === null) return { ...out, timestamp: received };
-  out.originalTimestamp = clientTs;
+/** Sets `receivedAt`, `sentAt`, `originalTimestamp` and `timestamp` on `payload`, in that order. */
+function addTimestamps(payload: JsonObject, clientTs: unknown, sentAt: unknown, receivedAt: number): void {
+  const received = receivedIso(receivedAt);
+  payload.receivedAt = received;
+  if (sentAt !== undefined && sentAt !== null) payload.sentAt = sentAt;
+  if (clientTs === undefined || clientTs === null) {
+    payload.timestamp = received;
+    return;
+  }
+  payload.originalTimestamp = clientTs;
   const original = parseTime(clientTs);
   const sent = parseTime(sentAt);
   const corrected = Number.isNaN(sent) ? original : receivedAt - (sent - original);
-  return { ...out, timestamp: toIso(corrected) ?? toIso(original) ?? received };
+  payload.timestamp = toIso(corrected) ?? toIso(original) ?? received;
 }

@@ -37,14 +37,46 @@ export function batchEvents(body: JsonObject, bodyBytes: number, facts: BaseFact
   if (!Array.isArray(items)) throw new AppError(IngestErrors.INVALID_REQUEST, 'a batch call needs a "batch" array');
   const full: RequestFacts = { ...facts, context: body.context, integrations: body.integrations, sentAt: body.sentAt };
   const mayHoldLargeItem = bodyBytes > limits.maxEventBytes;
-  return items.map((item: unknown, i) => {
+  return items.map((item: unknown, i): StoredEvent => {
     if (i >= limits.maxBatchEvents) return normaliseEvent(item, undefined, full, 'too_many_events');
-    if (mayHoldLargeItem && isJsonObject(item)) {
+    if (!mayHoldLargeItem || !isJsonObject(item)) return normaliseEvent(item, undefined, full);
+    // The stored JSON is needed anyway; it bounds the item's size in most cases, so the item
+    // itself is serialised only when that bound is not conclusive.
+    const event = normaliseEvent(item, undefined, full);
+    const payloadJson = JSON.stringify(event.payload);
+    if (!surelyWithin(item, payloadJson, limits.maxEventBytes)) {
       const size = jsonBytes(item);
       if (size > limits.maxEventBytes) return rejectedSummary(item, full, 'event_too_large', size);
     }
-    return normaliseEvent(item, undefined, full);
+    return { ...event, payloadJson };
   });
+}
+
+/** Fields normalisation drops or overwrites (with values of bounded size). */
+const REPLACED = ['writeKey', 'receivedAt', 'originalTimestamp'] as const;
+/** Bytes a normalised event may lose besides {@link REPLACED} (a null `sentAt` replaced by a short batch value). */
+const SLACK_BYTES = 64;
+
+/**
+ * Whether `raw` surely serialises to at most `limit` bytes, judged from `storedJson`, the JSON of
+ * its normalised payload: normalising keeps every field of an event or replaces it with a value at
+ * least as long, except the {@link REPLACED} ones (bounded here: strings at 6 bytes per UTF-16
+ * unit, the longest escape) and a `context` or `integrations` that is not an object (then the
+ * answer is false). False means "measure it".
+ */
+function surelyWithin(raw: JsonObject, storedJson: string, limit: number): boolean {
+  if (storedJson.length > limit) return false;
+  // At most 3 UTF-8 bytes per UTF-16 unit; measured exactly only when that bound is too coarse.
+  let bound = storedJson.length * 3 <= limit ? storedJson.length * 3 : Buffer.byteLength(storedJson);
+  if ((raw.context !== undefined && !isJsonObject(raw.context)) || (raw.integrations !== undefined && !isJsonObject(raw.integrations))) return false;
+  for (const key of REPLACED) {
+    const v = raw[key];
+    if (v === undefined) continue;
+    if (typeof v === 'string') bound += v.length * 6 + key.length + 6;
+    else if (typeof v === 'number' || typeof v === 'boolean' || v === null) bound += key.length + 32;
+    else return false;
+  }
+  return bound + SLACK_BYTES <= limit;
 }
 
 function jsonBytes(v: unknown): number {

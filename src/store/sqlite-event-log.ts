@@ -1,41 +1,48 @@
-import type { Database, Statement } from 'better-sqlite3';
+import { Worker } from 'node:worker_threads';
+import type { Database } from 'better-sqlite3';
 import type { LoggedEvent, StoredEvent } from '../core/index.ts';
 import type { EventLog } from './types.ts';
-
-/** Rows per multi-row INSERT: one statement step per chunk instead of per event (~20 % less insert time). */
-const CHUNK_ROWS = 50;
-const COLUMNS = 'INSERT INTO events (source_id, message_id, type, status, reason, received_at, payload) VALUES ';
-const ROW = '(?, ?, ?, ?, ?, ?, ?)';
-const ON_CONFLICT = ' ON CONFLICT (source_id, message_id) DO NOTHING';
+import type { WriterData, WriterReply, WriterRequest } from './sqlite-event-worker.ts';
+import { createEventWriter, toRows, type AppendCounts, type EventRows } from './sqlite-event-writer.ts';
 
 interface Pending {
-  readonly events: readonly StoredEvent[];
-  readonly resolve: (r: { stored: number; duplicates: number }) => void;
+  readonly rows: EventRows;
+  readonly resolve: (r: AppendCounts) => void;
   readonly reject: (err: unknown) => void;
 }
+
+const WORKER_ENTRY = new URL('./sqlite-event-worker.ts', import.meta.url).href;
 
 /**
  * SQLite event log with group commit: appends that arrive while a commit is pending are written
  * in the same transaction, so many requests share one fsync (`synchronous=FULL` in WAL mode makes
  * each commit durable). Every promise resolves only after its transaction committed.
+ *
+ * For a file database the commits run in a worker thread with its own connection (started on
+ * the first append), so the main thread keeps serving requests while the disk syncs; the appends
+ * of one event-loop turn travel as one message. `:memory:` and read-only databases commit on the
+ * calling thread. Reads use the given connection and see every resolved append (WAL).
  */
 export class SqliteEventLog implements EventLog {
   private queue: Pending[] = [];
   private scheduled = false;
-  private readonly insert: Statement;
-  private readonly insertChunk: Statement;
-  private readonly commitGroup: (group: Pending[]) => Array<{ stored: number; duplicates: number }>;
+  private readonly commitHere: ((group: readonly EventRows[]) => AppendCounts[]) | undefined;
+  private worker: Worker | undefined;
+  private nextId = 0;
+  private readonly inFlight = new Map<number, Pending>();
+  private closed = false;
+  private idle: (() => void) | undefined;
 
   constructor(private readonly db: Database) {
-    this.insert = db.prepare(COLUMNS + ROW + ON_CONFLICT);
-    this.insertChunk = db.prepare(COLUMNS + Array<string>(CHUNK_ROWS).fill(ROW).join(', ') + ON_CONFLICT);
-    this.commitGroup = db.transaction((group: Pending[]) => group.map((p) => this.writeAll(p.events)));
+    this.commitHere = db.memory || db.readonly ? createEventWriter(db) : undefined;
   }
 
-  append(events: readonly StoredEvent[]): Promise<{ stored: number; duplicates: number }> {
+  append(events: readonly StoredEvent[]): Promise<AppendCounts> {
     if (events.length === 0) return Promise.resolve({ stored: 0, duplicates: 0 });
+    if (this.closed) return Promise.reject(new Error('event log is closed'));
+    const rows = toRows(events);
     return new Promise((resolve, reject) => {
-      this.queue.push({ events, resolve, reject });
+      this.queue.push({ rows, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
@@ -43,15 +50,35 @@ export class SqliteEventLog implements EventLog {
     });
   }
 
-  /** Commits everything queued so far in one transaction. */
+  /** Commits (in-thread) or hands to the writer (worker) everything queued so far. */
   flush(): void {
     this.scheduled = false;
     const group = this.queue;
     this.queue = [];
     if (group.length === 0) return;
-    let results: Array<{ stored: number; duplicates: number }>;
+    if (this.commitHere !== undefined) return this.commitInThread(this.commitHere, group);
+    const first = this.nextId;
+    this.nextId += group.length;
+    group.forEach((p, i) => this.inFlight.set(first + i, p));
+    const worker = this.writer();
+    worker.ref();
+    worker.postMessage({ first, requests: group.map((p) => p.rows) } satisfies WriterRequest);
+  }
+
+  /** Commits what is queued, waits for every append in flight, then stops the writer. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.flush();
+    if (this.inFlight.size > 0) await new Promise<void>((resolve) => { this.idle = resolve; });
+    const worker = this.worker;
+    this.worker = undefined;
+    await worker?.terminate();
+  }
+
+  private commitInThread(commit: (group: readonly EventRows[]) => AppendCounts[], group: Pending[]): void {
+    let results: AppendCounts[];
     try {
-      results = this.commitGroup(group);
+      results = commit(group.map((p) => p.rows));
     } catch (err) {
       for (const p of group) p.reject(err);
       return;
@@ -59,15 +86,43 @@ export class SqliteEventLog implements EventLog {
     group.forEach((p, i) => p.resolve(results[i]!));
   }
 
-  private writeAll(events: readonly StoredEvent[]): { stored: number; duplicates: number } {
-    let stored = 0;
-    let i = 0;
-    // Chunks never span two requests, so `changes` counts this request's rows only.
-    for (; i + CHUNK_ROWS <= events.length; i += CHUNK_ROWS) {
-      stored += this.insertChunk.run(events.slice(i, i + CHUNK_ROWS).flatMap(row)).changes;
+  private writer(): Worker {
+    if (this.worker !== undefined) return this.worker;
+    const data: WriterData = { path: this.db.name };
+    // The worker loads TypeScript through tsx like the main thread (loader hooks are per thread).
+    const api = import.meta.resolve('tsx/esm/api');
+    const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(WORKER_ENTRY)}); })`;
+    const worker = WORKER_ENTRY.endsWith('.ts')
+      ? new Worker(boot, { eval: true, workerData: data })
+      : new Worker(new URL(WORKER_ENTRY), { workerData: data });
+    worker.on('message', (m: WriterReply) => this.settle(m));
+    const fail = (err: unknown): void => {
+      if (this.worker === worker) this.worker = undefined;
+      for (const [id, p] of this.inFlight) {
+        this.inFlight.delete(id);
+        p.reject(err);
+      }
+      this.idle?.();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`event writer exited (${code})`)));
+    this.worker = worker;
+    return worker;
+  }
+
+  private settle(m: WriterReply): void {
+    const n = 'results' in m ? m.results.length : m.count;
+    for (let i = 0; i < n; i++) {
+      const p = this.inFlight.get(m.first + i);
+      if (p === undefined) continue;
+      this.inFlight.delete(m.first + i);
+      if ('results' in m) p.resolve(m.results[i]!);
+      else p.reject(new Error(m.error));
     }
-    for (; i < events.length; i++) stored += this.insert.run(row(events[i]!)).changes;
-    return { stored, duplicates: events.length - stored };
+    if (this.inFlight.size > 0) return;
+    // Idle: the writer must not keep the process alive on its own.
+    this.worker?.unref();
+    this.idle?.();
   }
 
   async recent(sourceId: string, limit: number, beforeSeq?: number): Promise<LoggedEvent[]> {
@@ -83,10 +138,6 @@ export class SqliteEventLog implements EventLog {
       : this.db.prepare('SELECT count(*) AS n FROM events WHERE source_id = ?').get(sourceId)) as { n: number };
     return row.n;
   }
-}
-
-function row(e: StoredEvent): unknown[] {
-  return [e.sourceId, e.messageId, e.type, e.status, e.reason, e.receivedAt, JSON.stringify(e.payload)];
 }
 
 interface EventRow {
