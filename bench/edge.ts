@@ -7,20 +7,23 @@
  * Figures (each `RESULT` line; ratios are firstparty / nginx measured in this run):
  * 1. analytics.js over HTTPS keep-alive, `Accept-Encoding: gzip`, h2load `--h1 -c 50` for 4 s;
  * 2. full TLS handshakes: h2load `--h1 -c 50 -n 4000` with `Connection: close` on a tiny path;
- * 1 and 2 run twice, alternating nginx and firstparty, keeping the best of each;
+ * 1 and 2 run twice, alternating nginx and firstparty, keeping the best of each; each also reports
+ *    server CPU time per request (`cpu_ratio` = nginx's / firstparty's), steadier than req/s on a shared machine;
  * 3. 100,000 hostnames configured (50,000 certificates, distinct PEM strings) with 1,000 hot:
  *    RSS of a separate edge process and p99 handshake latency of 4,000 handshakes on hot names.
  * Needs nginx and h2load (`apt-get install -y nginx nghttp2-client`): installs them when root,
  * otherwise prints `SKIP <reason>`.
  */
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { connect as tlsConnect } from 'node:tls';
 import { get as httpsGet } from 'node:https';
+import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { createCdnHandler, loadAnalyticsBundle } from '../src/cdn/index.ts';
 import type { HostScope, Source } from '../src/core/index.ts';
 import { CertCache, EdgeServer, HostRouter, TLS_OPTIONS, type EdgeCertificate } from '../src/edge/index.ts';
@@ -49,40 +52,66 @@ async function main(): Promise<void> {
     edge = await startEdge(cert);
     const edgePort = edge.address().port;
     const body = await fetchIdentity(edgePort, pki.ca.rootPem);
-    const nginxPort = edgePort + 1;
+    const nginxPort = await freePort();
     nginx = await startNginx(dir, cert, body, nginxPort);
 
     const url = (port: number, path: string) => [`--connect-to=127.0.0.1:${port}`, `https://${HOST}:${port}${path}`];
     const keepAlive = async (port: number) => h2load(['--h1', '-t1', '-c50', '-D4', '--warm-up-time=1', '-H', 'accept-encoding: gzip', ...url(port, BUNDLE_PATH)]);
     const handshakes = async (port: number) => h2load(['--h1', '-t1', '-c50', '-n4000', '-H', 'connection: close', ...url(port, '/healthz')]);
-    // Alternating rounds, best of each: on a shared machine the load drifts between runs.
-    const best = async (run: (port: number) => Promise<{ rps: number; failed: number }>) => {
+    // Alternating rounds, best of each: on a shared machine the load drifts between runs. Server CPU
+    // time per request is measured too: it drifts less with the machine's load than throughput.
+    const nginxWorker = nginxWorkerPid(nginx);
+    const edgeCpuUs = () => { const u = process.cpuUsage(); return u.user + u.system; };
+    const measured = async (run: (port: number) => Promise<H2loadRun>, port: number, cpuUs: () => number) => {
+      const before = cpuUs();
+      const r = await run(port);
+      return { ...r, cpuUsPerRequest: (cpuUs() - before) / Math.max(1, r.done) };
+    };
+    const best = async (run: (port: number) => Promise<H2loadRun>) => {
       const edgeRuns = [];
       const nginxRuns = [];
       for (let round = 0; round < 2; round++) {
-        nginxRuns.push(await run(nginxPort));
-        edgeRuns.push(await run(edgePort));
+        nginxRuns.push(await measured(run, nginxPort, () => processCpuUs(nginxWorker)));
+        edgeRuns.push(await measured(run, edgePort, edgeCpuUs));
       }
-      const top = (runs: Array<{ rps: number; failed: number }>) => ({ rps: Math.max(...runs.map((r) => r.rps)), failed: runs.reduce((n, r) => n + r.failed, 0) });
+      const top = (runs: Array<H2loadRun & { cpuUsPerRequest: number }>) => ({
+        rps: Math.max(...runs.map((r) => r.rps)), failed: runs.reduce((n, r) => n + r.failed, 0), cpuUs: Math.min(...runs.map((r) => r.cpuUsPerRequest)),
+      });
       return { edge: top(edgeRuns), nginx: top(nginxRuns) };
     };
     const { edge: kaEdge, nginx: kaNginx } = await best(keepAlive);
     const { edge: hsEdge, nginx: hsNginx } = await best(handshakes);
-    console.log(`keep-alive analytics.js gzip: firstparty ${kaEdge.rps.toFixed(0)} req/s (${kaEdge.failed} failed), nginx ${kaNginx.rps.toFixed(0)} req/s (${kaNginx.failed} failed)`);
-    console.log(`full handshakes: firstparty ${hsEdge.rps.toFixed(0)} /s (${hsEdge.failed} failed), nginx ${hsNginx.rps.toFixed(0)} /s (${hsNginx.failed} failed)`);
+    console.log(`keep-alive analytics.js gzip: firstparty ${kaEdge.rps.toFixed(0)} req/s (${kaEdge.failed} failed, ${kaEdge.cpuUs.toFixed(0)} µs CPU/req), nginx ${kaNginx.rps.toFixed(0)} req/s (${kaNginx.failed} failed, ${kaNginx.cpuUs.toFixed(0)} µs CPU/req)`);
+    console.log(`full handshakes: firstparty ${hsEdge.rps.toFixed(0)} /s (${hsEdge.failed} failed, ${hsEdge.cpuUs.toFixed(0)} µs CPU each), nginx ${hsNginx.rps.toFixed(0)} /s (${hsNginx.failed} failed, ${hsNginx.cpuUs.toFixed(0)} µs CPU each)`);
+    console.log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
     await edge.close(1_000);
     edge = null;
     const hosts = await hostsFigure();
     console.log(`RESULT edge.keepalive.ratio ${(kaEdge.rps / kaNginx.rps).toFixed(2)} x target 0.9`);
     console.log(`RESULT edge.handshakes.ratio ${(hsEdge.rps / hsNginx.rps).toFixed(2)} x target 0.9`);
+    // nginx CPU per request / firstparty CPU per request: 1 means as cheap as nginx.
+    console.log(`RESULT edge.keepalive.cpu_ratio ${(kaNginx.cpuUs / kaEdge.cpuUs).toFixed(2)} x target 0.9`);
+    console.log(`RESULT edge.handshakes.cpu_ratio ${(hsNginx.cpuUs / hsEdge.cpuUs).toFixed(2)} x target 0.9`);
     console.log(`RESULT edge.hosts100k.rss ${hosts.rssMb.toFixed(0)} MB target 1024`);
     console.log(`RESULT edge.hosts100k.handshake.p99 ${hosts.p99Ms.toFixed(1)} ms target none`);
   } finally {
     await edge?.close(1_000);
-    if (nginx?.pid) process.kill(nginx.pid, 'SIGTERM');
+    if (nginx && nginx.exitCode === null) nginx.kill('SIGTERM');
     await pki.close();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** A TCP port free on loopback right now (the kernel's pick), for nginx. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createTcpServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
 }
 
 /** Returns a reason when nginx or h2load are missing and cannot be installed. */
@@ -164,7 +193,7 @@ http {
     if (await probe(port)) return child;
     await new Promise((r) => setTimeout(r, 100));
   }
-  if (child.pid) process.kill(child.pid, 'SIGTERM');
+  if (child.exitCode === null) child.kill('SIGTERM');
   throw new Error('nginx did not start');
 }
 
@@ -176,14 +205,32 @@ function probe(port: number): Promise<boolean> {
   });
 }
 
-/** Runs h2load; returns requests per second and failed requests. */
-function h2load(args: string[]): Promise<{ rps: number; failed: number }> {
+/** One h2load run: requests per second, requests done and failed. */
+interface H2loadRun { rps: number; done: number; failed: number }
+
+/** The pid of nginx's single worker (the master only supervises). */
+function nginxWorkerPid(master: ChildProcess): number {
+  const out = spawnSync('pgrep', ['-P', String(master.pid)], { encoding: 'utf8' }).stdout.trim().split('\n')[0];
+  const pid = Number(out);
+  if (!Number.isInteger(pid) || pid <= 0) throw new Error('nginx worker not found');
+  return pid;
+}
+
+/** User + system CPU time of a process in µs, from /proc/<pid>/stat (fields 14 and 15, in clock ticks of 10 ms). */
+function processCpuUs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+/** Runs h2load; returns requests per second, done and failed requests. */
+function h2load(args: string[]): Promise<H2loadRun> {
   return new Promise((resolve, reject) => {
     execFile('h2load', args, { timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout) => {
       const rps = /finished in [\d.]+m?s, ([\d.]+) req\/s/.exec(stdout);
-      const failed = /requests: \d+ total, \d+ started, \d+ done, \d+ succeeded, (\d+) failed/.exec(stdout);
+      const counts = /requests: \d+ total, \d+ started, (\d+) done, \d+ succeeded, (\d+) failed/.exec(stdout);
       if (!rps) return reject(new Error(`h2load: ${err?.message ?? ''}\n${stdout}`));
-      resolve({ rps: Number(rps[1]), failed: Number(failed?.[1] ?? 0) });
+      resolve({ rps: Number(rps[1]), done: Number(counts?.[1] ?? 0), failed: Number(counts?.[2] ?? 0) });
     });
   });
 }

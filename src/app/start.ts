@@ -244,7 +244,7 @@ function acmeAccounts(store: Store, cipher: ReturnType<typeof loadKeyCipher>) {
 
 function listen(server: Server, at: { host: string; port: number }, inherited?: NetServer): Promise<void> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err) => reject(new AppError(AppErrors.ADMIN_LISTEN_FAILED, `cannot listen on ${at.host}:${at.port} for the admin API: ${err.message}`, { cause: err })));
     if (inherited) server.listen(inherited, () => resolve());
     else server.listen(at.port, at.host, () => resolve());
   });

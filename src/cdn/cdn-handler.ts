@@ -1,10 +1,11 @@
 import { AppError, type HostScope, type Source, type SourceLookup } from '../core/index.ts';
 import type { AnalyticsBundle } from './bundle.ts';
-import { encodeAsset, ifNoneMatchHits, negotiateCoding, type EncodedAsset } from './encoded-asset.ts';
+import { encodeAsset } from './encoded-asset.ts';
 import { CdnErrors } from './errors.ts';
 import { endWith, requestPath, silentLogger, type HostHandler, type Logger, type NodeRequest, type ResponseWriter } from './http-types.ts';
 import { LruCache } from './lru.ts';
 import { patchStandalone } from './patch.ts';
+import { CodingMemo, prepareAsset, sendPrepared, type PreparedAsset, type ServePolicy } from './prepared-asset.ts';
 import { cdnSettings } from './settings.ts';
 import { parseAliasPath } from './snippet.ts';
 import { isWriteKeyShaped } from './validate.ts';
@@ -35,28 +36,46 @@ type CdnRoute =
   | { readonly kind: 'settings'; readonly writeKey: string }
   | { readonly kind: 'none' };
 
-const BUNDLE_PATH = /^\/analytics\.js\/v1\/([^/]+)(?:\/platform)?\/analytics\.min\.js$/;
-const CHUNK_PATH = /^\/analytics-next\/bundles\/([^/]+)$/;
-const SETTINGS_PATH = /^(?:\/v1)?\/projects\/([^/]+)\/settings$/;
+const BUNDLE_PREFIX = '/analytics.js/v1/';
+const BUNDLE_SUFFIX = '/analytics.min.js';
+const PLATFORM_SUFFIX = '/platform';
+const CHUNK_PREFIX = '/analytics-next/bundles/';
+const SETTINGS_PREFIX = '/projects/';
+const SETTINGS_SUFFIX = '/settings';
 
-const JS_TYPE = 'application/javascript; charset=utf-8';
 const JSON_TYPE = 'application/json; charset=utf-8';
-const BUNDLE_CACHE = 'public, max-age=60, stale-while-revalidate=3600';
+const BUNDLE_POLICY: ServePolicy = { contentType: 'application/javascript; charset=utf-8', cacheControl: 'public, max-age=60, stale-while-revalidate=3600' };
 // Chunk names carry their content hash, so a URL never changes meaning (segment-compat §1.1).
-const CHUNK_CACHE = 'public, max-age=31536000, immutable';
+const CHUNK_POLICY: ServePolicy = { contentType: BUNDLE_POLICY.contentType, cacheControl: 'public, max-age=31536000, immutable' };
 const SETTINGS_CACHE = 'public, max-age=60';
 const ALLOW = 'GET, HEAD, OPTIONS';
 
-/** Maps a normalised path to a route; anything else is `none` (404). */
+/**
+ * Maps a normalised path to a route; anything else is `none` (404). Plain string tests, no
+ * regular expression: this runs on every CDN request.
+ */
 export function cdnRoute(path: string): CdnRoute {
-  let m = BUNDLE_PATH.exec(path);
-  if (m) return { kind: 'bundle', writeKey: m[1]! };
-  m = CHUNK_PATH.exec(path);
-  if (m) return { kind: 'chunk', name: m[1]! };
-  m = SETTINGS_PATH.exec(path);
-  if (m) return { kind: 'settings', writeKey: m[1]! };
+  if (path.startsWith(BUNDLE_PREFIX) && path.endsWith(BUNDLE_SUFFIX)) {
+    let key = path.slice(BUNDLE_PREFIX.length, path.length - BUNDLE_SUFFIX.length);
+    if (key.endsWith(PLATFORM_SUFFIX)) key = key.slice(0, -PLATFORM_SUFFIX.length);
+    if (isSegment(key)) return { kind: 'bundle', writeKey: key };
+  }
+  if (path.startsWith(CHUNK_PREFIX)) {
+    const name = path.slice(CHUNK_PREFIX.length);
+    if (isSegment(name)) return { kind: 'chunk', name };
+  }
+  const projects = path.startsWith('/v1/') ? path.slice(3) : path;
+  if (projects.startsWith(SETTINGS_PREFIX) && projects.endsWith(SETTINGS_SUFFIX)) {
+    const key = projects.slice(SETTINGS_PREFIX.length, projects.length - SETTINGS_SUFFIX.length);
+    if (isSegment(key)) return { kind: 'settings', writeKey: key };
+  }
   const alias = parseAliasPath(path);
   return alias ? { kind: 'alias', ...alias } : { kind: 'none' };
+}
+
+/** One non-empty path segment (no `/`). */
+function isSegment(s: string): boolean {
+  return s.length > 0 && !s.includes('/');
 }
 
 /**
@@ -70,33 +89,40 @@ export function cdnRoute(path: string): CdnRoute {
  * response carries `Access-Control-Allow-Origin: *`. A key that is unknown, disabled or not
  * connected to a custom scope's domain gets 404, as does any other path; duplicate slashes are
  * collapsed and nothing redirects. Methods other than GET/HEAD/OPTIONS get 405 with `Allow`.
+ *
+ * A cached script is answered synchronously: the variant is a ready buffer under a precomputed
+ * key with its headers computed once ({@link prepareAsset}), so a hit is a map lookup, one
+ * `writeHead` and one `end`. Only the first request of a variant waits for the compression.
  */
 export function createCdnHandler(deps: CdnDeps, options: CdnOptions = {}): HostHandler {
   const logger = deps.logger ?? silentLogger;
-  const variants = new LruCache<string, Promise<EncodedAsset>>(options.maxVariants ?? 256);
-  const chunks = new Map<string, Promise<EncodedAsset>>();
+  const variants = new LruCache<string, Cached>(options.maxVariants ?? 256);
+  const chunks = new Map<string, Cached>();
+  const codings = new CodingMemo();
 
-  const serve = async (req: NodeRequest, res: ResponseWriter, scope: HostScope): Promise<void> => {
-    res.setHeader('Access-Control-Allow-Origin', '*');
-    if (req.method === 'OPTIONS') return preflight(res);
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('Allow', ALLOW);
-      throw new AppError(CdnErrors.METHOD_NOT_ALLOWED);
+  const send = (req: NodeRequest, res: ResponseWriter, asset: Cached): Promise<void> | undefined => {
+    if (!(asset instanceof Promise)) {
+      sendPrepared(req, res, asset, codings);
+      return undefined;
     }
+    return asset.then((ready) => sendPrepared(req, res, ready, codings));
+  };
+
+  const serve = (req: NodeRequest, res: ResponseWriter, scope: HostScope): Promise<void> | undefined => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return otherMethod(req, res);
     const route = cdnRoute(requestPath(req.url));
     switch (route.kind) {
       case 'bundle':
       case 'alias': {
         const source = route.kind === 'bundle' ? requireSource(deps.sources, route.writeKey, scope) : aliasSource(deps.sources, route, scope);
         const key = `${scope.cdnHost}\n${scope.apiHost}\n${source.writeKey}`;
-        const asset = await cachedAsset(variants, key, () => Buffer.from(patchStandalone(deps.bundle.standalone,
-          { writeKey: source.writeKey, cdnHost: scope.cdnHost, apiHost: scope.apiHost })));
-        return sendAsset(req, res, asset, BUNDLE_CACHE);
+        return send(req, res, variants.get(key) ?? encodeInto(variants, key, BUNDLE_POLICY, Buffer.from(patchStandalone(deps.bundle.standalone,
+          { writeKey: source.writeKey, cdnHost: scope.cdnHost, apiHost: scope.apiHost }))));
       }
       case 'chunk': {
         const bytes = deps.bundle.chunk(route.name);
         if (bytes === undefined) throw new AppError(CdnErrors.NOT_FOUND);
-        return sendAsset(req, res, await cachedAsset(chunks, route.name, () => bytes), CHUNK_CACHE);
+        return send(req, res, chunks.get(route.name) ?? encodeInto(chunks, route.name, CHUNK_POLICY, bytes));
       }
       case 'settings': {
         const source = requireSource(deps.sources, route.writeKey, scope);
@@ -107,32 +133,56 @@ export function createCdnHandler(deps: CdnDeps, options: CdnOptions = {}): HostH
     }
   };
 
+  const fail = (req: NodeRequest, res: ResponseWriter, err: unknown): void => {
+    try {
+      respondError(res, err, logger, req);
+    } catch (writeErr) {
+      // Writing to a stream the peer already reset can throw (HTTP/2): the client is gone.
+      logger.debug({ err: writeErr, url: req.url }, 'cdn response not written');
+    }
+  };
+
   return (req, res, scope) => {
     const out: ResponseWriter = res;
-    serve(req, out, scope)
-      .catch((err: unknown) => respondError(out, err, logger, req))
-      // Writing to a stream the peer already reset can throw (HTTP/2): the client is gone.
-      .catch((err: unknown) => logger.debug({ err, url: req.url }, 'cdn response not written'));
+    try {
+      serve(req, out, scope)?.catch((err: unknown) => fail(req, out, err));
+    } catch (err) {
+      fail(req, out, err);
+    }
   };
 }
 
-/** Where encoded assets are kept: the variant LRU or the chunk map. */
+/** A prepared asset, or the promise of one while it is being compressed. */
+type Cached = PreparedAsset | Promise<PreparedAsset>;
+
+/** Where prepared assets are kept: the variant LRU or the chunk map. */
 interface AssetCache {
-  get(key: string): Promise<EncodedAsset> | undefined;
-  set(key: string, value: Promise<EncodedAsset>): unknown;
+  get(key: string): Cached | undefined;
+  set(key: string, value: Cached): unknown;
   delete(key: string): unknown;
 }
 
-/** The encoded asset under `key`, encoding `make()` once; concurrent requests share the work. */
-function cachedAsset(cache: AssetCache, key: string, make: () => Buffer): Promise<EncodedAsset> {
-  let asset = cache.get(key);
-  if (asset === undefined) {
-    asset = encodeAsset(make());
-    // A failed compression is not cached: the next request tries again.
-    asset.catch(() => cache.delete(key));
-    cache.set(key, asset);
-  }
-  return asset;
+/**
+ * Starts encoding `bytes` under `key` (called on a miss only): concurrent first requests share
+ * the pending promise, which is replaced by the ready asset once compressed, so later hits are
+ * synchronous. A failed compression is not cached: the next request tries again.
+ */
+function encodeInto(cache: AssetCache, key: string, policy: ServePolicy, bytes: Buffer): Cached {
+  const pending = encodeAsset(bytes).then((asset) => prepareAsset(asset, policy));
+  cache.set(key, pending);
+  pending.then(
+    (ready) => { if (cache.get(key) === pending) cache.set(key, ready); },
+    () => { if (cache.get(key) === pending) cache.delete(key); },
+  );
+  return pending;
+}
+
+/** OPTIONS gets the CORS preflight, any other method but GET/HEAD 405 with `Allow` (RFC 9110 §15.5.6). */
+function otherMethod(req: NodeRequest, res: ResponseWriter): undefined {
+  res.setHeader('Access-Control-Allow-Origin', '*');
+  if (req.method === 'OPTIONS') return preflight(res);
+  res.setHeader('Allow', ALLOW);
+  throw new AppError(CdnErrors.METHOD_NOT_ALLOWED);
 }
 
 function requireSource(sources: SourceLookup, writeKey: string, scope: HostScope): Source {
@@ -153,39 +203,24 @@ function servable(source: Source | undefined, scope: HostScope): Source {
   return source;
 }
 
-/** Sends the negotiated representation, or 304 when `If-None-Match` names it (RFC 9110 §13.1.2, §15.4.5). */
-function sendAsset(req: NodeRequest, res: ResponseWriter, asset: EncodedAsset, cacheControl: string): void {
-  const rep = asset[negotiateCoding(req.headers['accept-encoding'])];
-  res.setHeader('Content-Type', JS_TYPE);
-  res.setHeader('Cache-Control', cacheControl);
-  res.setHeader('Vary', 'Accept-Encoding');
-  res.setHeader('ETag', rep.etag);
-  if (ifNoneMatchHits(req.headers['if-none-match'], rep.etag)) {
-    res.statusCode = 304;
-    res.end();
-    return;
-  }
-  if (rep.coding !== 'identity') res.setHeader('Content-Encoding', rep.coding);
-  res.setHeader('Content-Length', rep.body.length);
-  res.statusCode = 200;
-  endWith(res, req.method, rep.body);
-}
-
-function sendSettings(req: NodeRequest, res: ResponseWriter, json: string): void {
+function sendSettings(req: NodeRequest, res: ResponseWriter, json: string): undefined {
+  res.setHeader('Access-Control-Allow-Origin', '*');
   res.setHeader('Content-Type', JSON_TYPE);
   res.setHeader('Cache-Control', SETTINGS_CACHE);
   res.setHeader('Content-Length', Buffer.byteLength(json));
   res.statusCode = 200;
   endWith(res, req.method, json);
+  return undefined;
 }
 
 /** CORS preflight (Fetch standard §3.2.2); the CDN only needs simple GETs, so this is generous. */
-function preflight(res: ResponseWriter): void {
+function preflight(res: ResponseWriter): undefined {
   res.setHeader('Access-Control-Allow-Methods', ALLOW);
   res.setHeader('Access-Control-Allow-Headers', 'Content-Type, If-None-Match');
   res.setHeader('Access-Control-Max-Age', 86400);
   res.statusCode = 204;
   res.end();
+  return undefined;
 }
 
 /** The one place CDN errors become responses: `{"error":{"code","message"}}`, a 500 never leaks. */
@@ -194,6 +229,7 @@ function respondError(res: ResponseWriter, err: unknown, logger: Logger, req: No
   if (!known) logger.error({ err, method: req.method, url: req.url }, 'cdn request failed');
   if (res.headersSent) return;
   const app = known ? err : new AppError(CdnErrors.INTERNAL);
+  res.setHeader('Access-Control-Allow-Origin', '*');
   const body = JSON.stringify({ error: { code: app.code, message: app.message } });
   res.statusCode = app.httpStatus;
   res.setHeader('Content-Type', JSON_TYPE);

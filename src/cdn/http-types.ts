@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { HostScope } from '../core/index.ts';
 
@@ -18,6 +18,7 @@ export interface ResponseWriter {
   statusCode: number;
   readonly headersSent: boolean;
   setHeader(name: string, value: string | number | readonly string[]): unknown;
+  writeHead(statusCode: number, headers: OutgoingHttpHeaders): unknown;
   end(): unknown;
   end(data: Buffer | string): unknown;
 }

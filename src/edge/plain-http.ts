@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AppError } from '../core/index.ts';
-import type { ScopedHandler } from './edge-server.ts';
+import type { InheritedListener, ScopedHandler } from './edge-server.ts';
 import { EdgeErrors } from './errors.ts';
 import { answerHealth, type Readiness } from './health.ts';
 import { normaliseHostHeader, type HostRouter } from './host-router.ts';
@@ -35,8 +35,11 @@ export class PlainHttpServer {
 
   constructor(private readonly deps: PlainHttpDeps) {}
 
-  /** Starts listening; rejects with `ERR_EDGE_LISTEN_FAILED` when the address cannot be bound. */
-  async start(): Promise<void> {
+  /**
+   * Starts listening on `listen`, or on a listening handle handed over by a predecessor process
+   * (see {@link EdgeServer.start}); rejects with `ERR_EDGE_LISTEN_FAILED` when the address cannot be bound.
+   */
+  async start(inherited?: InheritedListener): Promise<void> {
     const limits = { ...DEFAULT_EDGE_LIMITS, ...this.deps.limits };
     const server = createServer({ maxHeaderSize: limits.maxHeaderBytes, requestTimeout: limits.requestTimeoutMs, keepAliveTimeout: limits.idleTimeoutMs },
       (req, res) => this.handle(req, res));
@@ -44,10 +47,16 @@ export class PlainHttpServer {
     const { host, port } = this.deps.listen;
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err) => reject(new AppError(EdgeErrors.LISTEN_FAILED, `cannot listen on ${host}:${port}: ${err.message}`, { cause: err })));
-      server.listen(port, host, () => resolve());
+      if (inherited) server.listen(inherited.handle, () => resolve());
+      else server.listen(port, host, () => resolve());
     });
     this.server = server;
     this.readiness.ready = true;
+  }
+
+  /** The listening server, to hand to a successor process with `child.send(message, server)`. */
+  listener(): Server | null {
+    return this.server;
   }
 
   /** The bound address (port 0 → the ephemeral port chosen). */

@@ -15,6 +15,7 @@ export const IngestErrors = defineErrors({
   },
   REQUEST_TOO_LARGE: { code: 'ERR_INGEST_REQUEST_TOO_LARGE', message: 'request body is too large', httpStatus: 400 },
   EVENT_TOO_LARGE: { code: 'ERR_INGEST_EVENT_TOO_LARGE', message: 'event is larger than 32 KB', httpStatus: 400 },
+  EVENT_TOO_DEEP: { code: 'ERR_INGEST_EVENT_TOO_DEEP', message: 'event nests objects or arrays too deeply to be stored', httpStatus: 400 },
   INVALID_JSON: { code: 'ERR_INGEST_INVALID_JSON', message: 'body is not valid UTF-8 JSON', httpStatus: 400 },
   INVALID_REQUEST: {
     code: 'ERR_INGEST_INVALID_REQUEST',
@@ -56,6 +57,7 @@ const WIRE_CODES = new Map<string, string>([
   [IngestErrors.SOURCE_NOT_ON_DOMAIN.code, 'source_not_on_domain'],
   [IngestErrors.REQUEST_TOO_LARGE.code, 'request_too_large'],
   [IngestErrors.EVENT_TOO_LARGE.code, 'event_too_large'],
+  [IngestErrors.EVENT_TOO_DEEP.code, 'event_too_deep'],
   [IngestErrors.INVALID_JSON.code, 'invalid_json'],
   [IngestErrors.INVALID_REQUEST.code, 'invalid_request'],
   [IngestErrors.INVALID_ENCODING.code, 'invalid_encoding'],
@@ -94,6 +96,7 @@ export type RejectReason =
   | 'missing_previous_id'
   | 'missing_user_id'
   | 'missing_type'
+  | 'event_too_deep'
   | 'invalid_type'
   | 'invalid_event'
   | 'invalid_message_id'

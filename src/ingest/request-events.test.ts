@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { batchEvents } from './request-events.ts';
+import { batchEvents, singleEvent } from './request-events.ts';
 
 const facts = { sourceId: 'src_1', receivedAt: Date.UTC(2026, 0, 1, 12), ip: '203.0.113.7' };
 const limits = { maxEventBytes: 2_000, maxBatchEvents: 100 };
@@ -41,4 +41,22 @@ test('multi-byte text counts in UTF-8 bytes: an item of 1,000 three-byte charact
   const b = body([item]);
   const [e] = batchEvents(b.value, b.bytes, facts, limits);
   assert.equal(e!.reason, 'event_too_large');
+});
+
+/** An object nested `depth` levels deep, built without recursion. */
+function deep(depth: number): Record<string, unknown> {
+  let v: Record<string, unknown> = { leaf: 1 };
+  for (let i = 0; i < depth; i++) v = { a: v };
+  return v;
+}
+
+test('an event nested too deeply to serialise is refused on its own: 400 for a single call, a rejected item in a batch', () => {
+  const tooDeep = deep(200_000);
+  assert.throws(() => singleEvent({ userId: 'u', event: 'E', properties: tooDeep }, 100, 'track', facts, limits), (err: any) => err.code === 'ERR_INGEST_EVENT_TOO_DEEP');
+  const events = batchEvents({ batch: [{ type: 'track', userId: 'u', event: 'ok', messageId: 'ok-1' }, { type: 'track', userId: 'u', event: 'deep', messageId: 'deep-1', properties: tooDeep }] }, 100, facts, limits);
+  assert.equal(events[0]!.status, 'accepted');
+  assert.equal(events[1]!.status, 'rejected');
+  assert.equal(events[1]!.reason, 'event_too_deep');
+  assert.equal(events[1]!.messageId, 'deep-1');
+  assert.doesNotThrow(() => JSON.stringify(events[1]!.payload));
 });

@@ -20,10 +20,13 @@ export type BaseFacts = Pick<RequestFacts, 'sourceId' | 'receivedAt' | 'ip'>;
  */
 export function singleEvent(body: JsonObject, bodyBytes: number, type: EventType, facts: BaseFacts, limits: EventLimits): StoredEvent {
   // The body is the event: only a body over the limit can hold an event over it (whitespace aside).
-  if (bodyBytes > limits.maxEventBytes && jsonBytes(body) > limits.maxEventBytes) {
+  if (bodyBytes > limits.maxEventBytes && (serialise(body)?.length ?? Infinity) > limits.maxEventBytes && jsonBytes(body) > limits.maxEventBytes) {
     throw new AppError(IngestErrors.EVENT_TOO_LARGE, `event is larger than ${limits.maxEventBytes} bytes`);
   }
-  return normaliseEvent(body, type, facts);
+  const event = normaliseEvent(body, type, facts);
+  const payloadJson = serialise(event.payload);
+  if (payloadJson === null) throw new AppError(IngestErrors.EVENT_TOO_DEEP);
+  return { ...event, payloadJson };
 }
 
 /**
@@ -38,12 +41,13 @@ export function batchEvents(body: JsonObject, bodyBytes: number, facts: BaseFact
   const full: RequestFacts = { ...facts, context: body.context, integrations: body.integrations, sentAt: body.sentAt };
   const mayHoldLargeItem = bodyBytes > limits.maxEventBytes;
   return items.map((item: unknown, i): StoredEvent => {
-    if (i >= limits.maxBatchEvents) return normaliseEvent(item, undefined, full, 'too_many_events');
-    if (!mayHoldLargeItem || !isJsonObject(item)) return normaliseEvent(item, undefined, full);
+    if (i >= limits.maxBatchEvents) return withJson(normaliseEvent(item, undefined, full, 'too_many_events'), item, full);
+    if (!mayHoldLargeItem || !isJsonObject(item)) return withJson(normaliseEvent(item, undefined, full), item, full);
     // The stored JSON is needed anyway; it bounds the item's size in most cases, so the item
     // itself is serialised only when that bound is not conclusive.
     const event = normaliseEvent(item, undefined, full);
-    const payloadJson = JSON.stringify(event.payload);
+    const payloadJson = serialise(event.payload);
+    if (payloadJson === null) return rejectedSummary(item, full, 'event_too_deep', 0);
     if (!surelyWithin(item, payloadJson, limits.maxEventBytes)) {
       const size = jsonBytes(item);
       if (size > limits.maxEventBytes) return rejectedSummary(item, full, 'event_too_large', size);
@@ -77,6 +81,26 @@ function surelyWithin(raw: JsonObject, storedJson: string, limit: number): boole
     else return false;
   }
   return bound + SLACK_BYTES <= limit;
+}
+
+/**
+ * The JSON of a value, or null when it nests too deeply to serialise (the engine's stack runs
+ * out): such an event is refused on its own instead of failing the whole commit.
+ */
+function serialise(v: unknown): string | null {
+  try {
+    return JSON.stringify(v);
+  } catch (err) {
+    if (err instanceof RangeError) return null;
+    throw err;
+  }
+}
+
+/** Attaches the stored JSON to an event, or replaces a too-deep one by its rejected summary. */
+function withJson(event: StoredEvent, raw: unknown, facts: RequestFacts): StoredEvent {
+  const payloadJson = serialise(event.payload);
+  if (payloadJson !== null) return { ...event, payloadJson };
+  return isJsonObject(raw) ? rejectedSummary(raw, facts, 'event_too_deep', 0) : { ...event, status: 'rejected', reason: 'event_too_deep', payload: {} };
 }
 
 function jsonBytes(v: unknown): number {
