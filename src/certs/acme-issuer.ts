@@ -1,6 +1,8 @@
+import type { Client } from 'acme-client';
 import type { Hostname } from '../core/index.ts';
+import { ariCertId, parseRenewalInfo, type RenewalWindow } from './renewal-info.ts';
 import { createAcmeAccountSession, type AcmeAccountSession } from './acme-account.ts';
-import { abortedError, hasProblemType } from './acme-call.ts';
+import { abortedError, acmeCall, hasProblemType } from './acme-call.ts';
 import { runOrder, type OrderEnv } from './acme-order.ts';
 import { createAcmeAgent, runWithAcmeContext, type AcmeRequestContext } from './acme-transport.ts';
 import { silentLogger, type AcmeAccountStore, type Dns01Publisher, type IssuedCertificate, type Issuer, type IssueOptions, type Logger } from './types.ts';
@@ -59,9 +61,68 @@ export function createAcmeIssuer(deps: AcmeIssuerDeps): Issuer {
     issue: (names, opts = {}) => {
       if (names.length === 0) return Promise.reject(new TypeError('issue() needs at least one name'));
       const ctx = newContext(opts.signal);
-      return runWithAcmeContext(ctx, () => issueWithAccount(env, session, ctx, names, opts));
+      return runWithAcmeContext(ctx, () => issueReplacing(env, session, ctx, names, opts));
+    },
+    revoke: (certPem, reasonCode) => {
+      const ctx = newContext();
+      return runWithAcmeContext(ctx, () => revokeWithAccount(env, session, ctx, certPem, reasonCode));
+    },
+    renewalInfo: (certPem) => {
+      const ctx = newContext();
+      return runWithAcmeContext(ctx, async () => fetchRenewalInfo(ctx, await session.client(), certPem));
     },
   };
+}
+
+/**
+ * Issues with `replaces` when asked, and once more without it when the CA answers
+ * `alreadyReplaced` (RFC 9773 §5: the old certificate was already renewed, e.g. by an order lost
+ * in a crash); repeating the same `replaces` would loop forever.
+ */
+async function issueReplacing(env: OrderEnv, session: AcmeAccountSession, ctx: AcmeRequestContext, names: readonly Hostname[], opts: IssueOptions): Promise<IssuedCertificate> {
+  try {
+    return await issueWithAccount(env, session, ctx, names, opts);
+  } catch (err) {
+    if (opts.replaces === undefined || !hasProblemType(err, 'alreadyReplaced')) throw err;
+    env.logger.warn({ names, replaces: opts.replaces }, 'certificate already replaced; ordering without replaces');
+    const { replaces: _dropped, resume: _stale, ...rest } = opts;
+    return issueWithAccount(env, session, ctx, names, rest);
+  }
+}
+
+/** RFC 8555 §7.6 revocation signed by our account key; `alreadyRevoked` counts as done. */
+async function revokeWithAccount(env: OrderEnv, session: AcmeAccountSession, ctx: AcmeRequestContext, certPem: string, reasonCode: number): Promise<void> {
+  const client = await session.client();
+  try {
+    await acmeCall(ctx, 'revoke certificate', () => client.revokeCertificate(certPem, { reason: reasonCode }));
+  } catch (err) {
+    if (!hasProblemType(err, 'alreadyRevoked')) throw err;
+  }
+  env.logger.info({ directoryUrl: env.directoryUrl, reasonCode }, 'certificate revoked');
+}
+
+/** GET `<renewalInfo>/<certID>` (RFC 9773 §4.1, unauthenticated); null without ARI or for an unknown certificate. */
+async function fetchRenewalInfo(ctx: AcmeRequestContext, client: Client, certPem: string): Promise<RenewalWindow | null> {
+  const http = (client as unknown as { http: AcmeHttp }).http;
+  const directory = await acmeCall(ctx, 'fetch directory', () => http.getDirectory());
+  const base = directory['renewalInfo'];
+  const certId = ariCertId(certPem);
+  if (typeof base !== 'string' || certId === null) return null;
+  ctx.retryAfterMs = null;
+  try {
+    const res = await acmeCall(ctx, 'fetch renewal info', () => http.request(`${base.replace(/\/$/, '')}/${certId}`, 'get'));
+    return parseRenewalInfo(res.data, ctx.retryAfterMs);
+  } catch (err) {
+    // 404: the CA has no renewal information for this certificate; the lifetime rule applies.
+    if (ctx.last.kind === 'response' && ctx.last.status === 404) return null;
+    throw err;
+  }
+}
+
+/** The part of acme-client's internal HTTP client used for ARI (it has no ARI API of its own). */
+interface AcmeHttp {
+  getDirectory(): Promise<Record<string, unknown>>;
+  request(url: string, method: 'get'): Promise<{ status: number; data: unknown }>;
 }
 
 async function issueWithAccount(env: OrderEnv, session: AcmeAccountSession, ctx: AcmeRequestContext, names: readonly Hostname[], opts: IssueOptions): Promise<IssuedCertificate> {

@@ -33,31 +33,63 @@ const POLL_RETRY_AFTER_CAP_MS = 10_000;
 const MAX_CN_LENGTH = 64;
 
 /**
- * Runs one ACME order for `names` over DNS-01 (RFC 8555 §7.4, §8.4): create the order, publish
- * `_acme-challenge.<name>` TXT for each pending authorization, tell the CA to validate, wait for
- * `ready`, withdraw the records, finalize with a CSR from a fresh ECDSA P-256 key, wait for
- * `valid` and download the chain. Every published record is withdrawn, on failure too. The
- * records are not pre-checked through DNS (what acme-client's `skipChallengeVerification` skips):
- * `dns01.publish` resolves once our own servers answer them, and a system-resolver check would
- * only add delay.
+ * Runs one ACME order for `names` over DNS-01 (RFC 8555 §7.4, §8.4): create the order (with
+ * `replaces`, RFC 9773 §5, when renewing), publish `_acme-challenge.<name>` TXT for each pending
+ * authorization, tell the CA to validate, wait for `ready`, withdraw the records, finalize with a
+ * CSR from a fresh ECDSA P-256 key, wait for `valid` and download the chain. Every published
+ * record is withdrawn, on failure too. The records are not pre-checked through DNS (what
+ * acme-client's `skipChallengeVerification` skips): `dns01.publish` resolves once our own
+ * servers answer them, and a system-resolver check would only add delay.
+ *
+ * With `opts.resume`, the journaled order is fetched and continued from its current status
+ * (a `valid` one is only downloaded, with the journaled key); an order the CA no longer knows or
+ * that became `invalid` is replaced by a new one. `opts.journal` hears of the order URL and the
+ * CSR key before they matter.
  */
 export async function runOrder(env: OrderEnv, client: Client, ctx: AcmeRequestContext, names: readonly Hostname[], opts: IssueOptions): Promise<IssuedCertificate> {
   const deadline = Date.now() + env.orderTimeoutMs;
-  const order = await acmeCall(ctx, 'create order', () => client.createOrder({ identifiers: names.map((value) => ({ type: 'dns', value })) }));
-  opts.onProgress?.({ kind: 'order_created' });
-  env.logger.info({ orderUrl: order.url, names }, 'ACME order created');
+  let order = opts.resume ? await resumableOrder(env, client, ctx, opts.resume.orderUrl) : null;
+  // An order finalized before a crash whose key was never journaled can give no usable certificate.
+  if (order !== null && (order.status === 'processing' || order.status === 'valid') && !opts.resume?.keyPem) order = null;
+  order ??= await createOrder(env, client, ctx, names, opts);
   const published: PublishedRecord[] = [];
   try {
-    const challenges = await publishChallenges(env, client, ctx, order, published, opts);
-    for (const challenge of challenges) {
-      await acmeCall(ctx, 'respond to challenge', () => client.completeChallenge(challenge));
+    if (order.status === 'pending') {
+      const challenges = await publishChallenges(env, client, ctx, order, published, opts);
+      for (const challenge of challenges) {
+        await acmeCall(ctx, 'respond to challenge', () => client.completeChallenge(challenge));
+      }
+      order = await waitForOrder(client, ctx, order, 'ready', deadline);
+      opts.onProgress?.({ kind: 'validated' });
+      await withdrawAll(env, published);
     }
-    const ready = await waitForOrder(client, ctx, order, 'ready', deadline);
-    opts.onProgress?.({ kind: 'validated' });
-    await withdrawAll(env, published);
-    return await finalizeAndDownload(env, client, ctx, ready, names, deadline, opts);
+    const keyPem = opts.resume?.keyPem ?? null;
+    return await finalizeAndDownload(env, client, ctx, order, names, deadline, opts, order.status === 'ready' ? null : keyPem);
   } finally {
     await withdrawAll(env, published);
+  }
+}
+
+async function createOrder(env: OrderEnv, client: Client, ctx: AcmeRequestContext, names: readonly Hostname[], opts: IssueOptions): Promise<Order> {
+  const replaces = opts.replaces === undefined ? {} : { replaces: opts.replaces };
+  const order = await acmeCall(ctx, 'create order', () => client.createOrder({ identifiers: names.map((value) => ({ type: 'dns', value })), ...replaces }));
+  await opts.journal?.orderCreated(order.url);
+  opts.onProgress?.({ kind: 'order_created' });
+  env.logger.info({ orderUrl: order.url, names, ...replaces }, 'ACME order created');
+  return order;
+}
+
+/** The journaled order if the CA can still complete it; null when a new order is needed. */
+async function resumableOrder(env: OrderEnv, client: Client, ctx: AcmeRequestContext, orderUrl: string): Promise<Order | null> {
+  try {
+    const order = await acmeCall(ctx, 'resume order', () => client.getOrder({ url: orderUrl } as Order));
+    if (order.status === 'invalid') return null;
+    env.logger.info({ orderUrl, status: order.status }, 'resuming ACME order');
+    return order;
+  } catch (err) {
+    if (err instanceof AppError && err.retryable) throw err;
+    env.logger.warn({ err, orderUrl }, 'journaled ACME order is gone; creating a new one');
+    return null;
   }
 }
 
@@ -83,16 +115,28 @@ async function publishChallenges(env: OrderEnv, client: Client, ctx: AcmeRequest
   return challenges;
 }
 
-async function finalizeAndDownload(env: OrderEnv, client: Client, ctx: AcmeRequestContext, order: Order, names: readonly Hostname[], deadline: number, opts: IssueOptions): Promise<IssuedCertificate> {
-  const keyPem = await acmeCrypto.createPrivateEcdsaKey('P-256');
-  const commonName = names[0]!.length <= MAX_CN_LENGTH ? { commonName: names[0]! } : {};
-  const [, csr] = await acmeCrypto.createCsr({ ...commonName, altNames: [...names] }, keyPem);
-  const finalizing = await acmeCall(ctx, 'finalize order', () => client.finalizeOrder(order, csr));
-  const valid = finalizing.status === 'valid' ? finalizing : await waitForOrder(client, ctx, finalizing, 'valid', deadline);
+/**
+ * Finalizes a `ready` order with a fresh key (journaled first), or — resuming an order already
+ * `processing`/`valid` — waits for it and downloads it with the journaled `resumedKeyPem`.
+ */
+async function finalizeAndDownload(env: OrderEnv, client: Client, ctx: AcmeRequestContext, order: Order, names: readonly Hostname[], deadline: number, opts: IssueOptions, resumedKeyPem: string | null): Promise<IssuedCertificate> {
+  let keyPem = resumedKeyPem;
+  let valid = order;
+  if (order.status === 'ready') {
+    keyPem = (await acmeCrypto.createPrivateEcdsaKey('P-256')).toString();
+    await opts.journal?.keyCreated(keyPem);
+    const commonName = names[0]!.length <= MAX_CN_LENGTH ? { commonName: names[0]! } : {};
+    const [, csr] = await acmeCrypto.createCsr({ ...commonName, altNames: [...names] }, keyPem);
+    valid = await acmeCall(ctx, 'finalize order', () => client.finalizeOrder(order, csr));
+  }
+  if (keyPem === null) {
+    throw new AppError(CertsErrors.ACME_FAILED, `cannot resume an order that is ${order.status} without its key`, { details: { step: 'resume order', orderUrl: order.url } });
+  }
+  if (valid.status !== 'valid') valid = await waitForOrder(client, ctx, valid, 'valid', deadline);
   opts.onProgress?.({ kind: 'finalized' });
   const chain = await acmeCall(ctx, 'download certificate', () => client.getCertificate(valid));
   opts.onProgress?.({ kind: 'downloaded' });
-  const issued = toIssuedCertificate(chain, keyPem.toString(), names, valid.certificate, env.directoryUrl);
+  const issued = toIssuedCertificate(chain, keyPem, names, valid.certificate, env.directoryUrl);
   env.logger.info({ names, serialHex: issued.serialHex, notAfter: issued.notAfter }, 'ACME certificate issued');
   return issued;
 }

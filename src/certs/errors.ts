@@ -51,6 +51,11 @@ export const CertsErrors = defineErrors({
     code: 'ERR_CERTS_ACME_FAILED',
     message: 'the ACME order failed',
   },
+  BUDGET_EXHAUSTED: {
+    code: 'ERR_CERTS_BUDGET_EXHAUSTED',
+    message: 'our own CA budget (new orders per account per window, or duplicate certificates per name set) is spent',
+    retryable: true,
+  },
   ISSUE_ABORTED: {
     code: 'ERR_CERTS_ISSUE_ABORTED',
     message: 'certificate issuance was cancelled',

@@ -1,4 +1,5 @@
 import type { Hostname } from '../core/index.ts';
+import type { RenewalWindow } from './renewal-info.ts';
 
 /** The pino-like logger the issuers write to: `(fields, message)` or `(message)`. */
 export interface Logger {
@@ -55,11 +56,27 @@ export type IssueStep =
   | { readonly kind: 'finalized' }
   | { readonly kind: 'downloaded' };
 
+/**
+ * Durable record of an order in progress, so that a process killed mid-order resumes it instead
+ * of opening a second one. Each call resolves only once the fact is stored.
+ */
+export interface OrderJournal {
+  /** The CA created the order (RFC 8555 §7.4); called before any challenge is published. */
+  orderCreated(orderUrl: string): Promise<void>;
+  /** The CSR key, called before finalization: the only way to use a certificate issued just before a crash. */
+  keyCreated(keyPem: string): Promise<void>;
+}
+
 /** Options of one {@link Issuer.issue} call. */
 export interface IssueOptions {
   /** Cancels the issuance; published challenge records are still withdrawn. */
   readonly signal?: AbortSignal;
   readonly onProgress?: (step: IssueStep) => void;
+  /** ARI certificate ID of the certificate this one renews (RFC 9773 §5); ACME only. */
+  readonly replaces?: string;
+  readonly journal?: OrderJournal;
+  /** Continue this earlier order (from a journal) instead of creating one; a dead order is replaced by a new one. */
+  readonly resume?: { readonly orderUrl: string; readonly keyPem: string | null };
 }
 
 /**
@@ -78,6 +95,17 @@ export interface Issuer {
    * issue: e.g. `['letsencrypt.org']`; `[]` means "publish no CAA for this issuer".
    */
   caaIdentities(): string[];
+  /**
+   * Revokes a certificate this issuer issued (RFC 8555 §7.6) with an RFC 5280 §5.3.1 reason
+   * code (5 = cessationOfOperation). Resolves when the CA confirmed or reports it already
+   * revoked. Absent for issuers whose certificates cannot be revoked (the local CA).
+   */
+  revoke?(certPem: string, reasonCode: number): Promise<void>;
+  /**
+   * The CA's renewal window for a certificate (ACME Renewal Info, RFC 9773), or null when the
+   * directory offers no `renewalInfo` (or the CA does not know it). Absent for the local CA.
+   */
+  renewalInfo?(certPem: string): Promise<RenewalWindow | null>;
 }
 
 /**
