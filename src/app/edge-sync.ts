@@ -9,7 +9,7 @@ import type { CertCache, HostRouter } from '../edge/index.ts';
  * removed or replaced. Certificate changes reach the edge without a restart.
  */
 export class EdgeSync {
-  constructor(private readonly deps: { store: Store; certs: CertCache; router: HostRouter; cipher: KeyCipher; events: AppEvents }) {}
+  constructor(private readonly deps: { store: Store; certs: CertCache; router: HostRouter; cipher: KeyCipher; events: AppEvents; removalGraceMs?: number }) {}
 
   /** Loads every active domain's certificate, then follows certificate and domain events. */
   async start(): Promise<void> {
@@ -28,9 +28,18 @@ export class EdgeSync {
   private onDomainChanged(d: CustomDomain): void {
     if (d.state.kind === 'active') this.route(d);
     if (d.state.kind === 'removed' || d.state.kind === 'replaced') {
-      this.deps.router.remove({ cdnHost: d.hosts.cdn, apiHost: d.hosts.api });
-      this.deps.certs.remove([d.hosts.cdn, d.hosts.api]);
+      // Hosts keep answering for the grace period, so clients holding the old snippet finish sending.
+      const timer = setTimeout(() => this.unroute(d), this.deps.removalGraceMs ?? 0);
+      timer.unref();
     }
+  }
+
+  /** Stops serving a domain's hosts, unless a newer domain of the same name serves them by now. */
+  private unroute(d: CustomDomain): void {
+    const current = this.deps.router.get(d.hosts.cdn)?.scope;
+    if (current && (current.kind !== 'custom' || current.domainId !== d.id)) return;
+    this.deps.router.remove({ cdnHost: d.hosts.cdn, apiHost: d.hosts.api });
+    this.deps.certs.remove([d.hosts.cdn, d.hosts.api]);
   }
 
   private route(d: CustomDomain): void {

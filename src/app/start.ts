@@ -18,6 +18,7 @@ import {
 import { resolveAdminToken } from './admin-token.ts';
 import { AppErrors } from './errors.ts';
 import type { HandoverSource, SuccessorStart } from './handover.ts';
+import { CertMetrics } from './cert-metrics.ts';
 import { EdgeSync } from './edge-sync.ts';
 import { withEventStream } from './event-stream-route.ts';
 import { ZoneSync } from './zone-sync.ts';
@@ -67,6 +68,7 @@ export async function startFirstparty(config: Config, opts: StartOptions = {}): 
     const store = openSqliteStore(join(config.dataDir, 'firstparty.db'));
     closers.push(() => store.close());
     const events = new EventBus<AppEventMap>((err, event) => logger.error({ err, event }, 'event listener failed'));
+    const certMetrics = new CertMetrics(events);
     const cipher = loadKeyCipher({
       dataDir: config.dataDir, previousKeys: config.keys.previousMasterKeys,
       ...(config.keys.masterKey ? { masterKey: config.keys.masterKey } : {}),
@@ -78,7 +80,7 @@ export async function startFirstparty(config: Config, opts: StartOptions = {}): 
     const localCa = await createLocalCaIssuer({ dataDir: config.dataDir, logger });
 
     const table = new ZoneTable();
-    const zones = new ZoneSync({ store, table, events, now: () => clock.now(), settings: {
+    const zones = new ZoneSync({ store, table, events, now: () => clock.now(), removalGraceMs: config.removalGraceMs, settings: {
       nameservers: config.dns.nameservers, hostmaster: config.dns.hostmaster, edgeIPv4: config.edge.ipv4, edgeIPv6: config.edge.ipv6,
       caaIssuers: config.acme.caaIdentities,
     } });
@@ -133,7 +135,7 @@ export async function startFirstparty(config: Config, opts: StartOptions = {}): 
 
     const certs = new CertCache();
     const router = new HostRouter();
-    await new EdgeSync({ store, certs, router, cipher, events }).start();
+    await new EdgeSync({ store, certs, router, cipher, events, removalGraceMs: config.removalGraceMs }).start();
     await installDefaultHosts(config, localCa, certs, router);
     const bundle = await loadAnalyticsBundle();
     const tail = createEventTail();
@@ -161,7 +163,7 @@ export async function startFirstparty(config: Config, opts: StartOptions = {}): 
     }
 
     const adminHandler = withEventStream(createAdminHandler({ control, store, clock, adminToken, logger, allowPrivateWebhookTargets: config.webhookAllowPrivate }), { control, store, adminToken, tail });
-    const metrics = createMetricsHook({ render: () => edge.metrics.render() + renderDnsPrometheus(dns.metrics()) });
+    const metrics = createMetricsHook({ render: () => edge.metrics.render() + renderDnsPrometheus(dns.metrics()) + certMetrics.render() });
     // Prometheus text at /metrics, unauthenticated: keep the admin listener on a private address.
     // While a restart is under way admin changes are refused: the successor has loaded its state.
     let refuseChanges = false;

@@ -23,7 +23,7 @@ export class ZoneSync implements Dns01Publisher {
   private readonly domains = new Map<string, CustomDomain>();
   private readonly challenges = new Map<string, Set<string>>();
 
-  constructor(private readonly deps: { store: Store; table: ZoneTable; events: AppEvents; settings: ZoneSettings; now: () => number }) {}
+  constructor(private readonly deps: { store: Store; table: ZoneTable; events: AppEvents; settings: ZoneSettings; now: () => number; removalGraceMs?: number }) {}
 
   /** Loads every live zone and open challenge, then follows domain events. */
   async start(): Promise<void> {
@@ -66,7 +66,11 @@ export class ZoneSync implements Dns01Publisher {
   private put(d: CustomDomain): void {
     if (d.state.kind === 'removed' || d.state.kind === 'replaced') {
       this.domains.delete(d.id);
-      this.deps.table.deleteZone(d.domain);
+      // The zone is served for the grace period, then dropped unless the name was claimed again meanwhile.
+      const timer = setTimeout(() => {
+        if (![...this.domains.values()].some((x) => x.domain === d.domain)) this.deps.table.deleteZone(d.domain);
+      }, this.deps.removalGraceMs ?? 0);
+      timer.unref();
       return;
     }
     this.domains.set(d.id, d);

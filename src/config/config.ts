@@ -91,6 +91,8 @@ export interface Config {
     /** Largest delay between checks (ms). Default 300000 (5 min). */
     readonly pollMaxMs: number;
   };
+  /** How long a removed or replaced domain's zone and hosts are still served (ms). Default 300000 (5 min). */
+  readonly removalGraceMs: number;
   /** Plans that include custom domains. Default `business`. */
   readonly customDomainPlans: readonly string[];
   /** Whether webhooks may target loopback/private/link-local addresses. Default false. */
@@ -155,6 +157,7 @@ export const ENV_VARS: Readonly<Record<string, string>> = {
   FIRSTPARTY_RESOLVER: 'resolver host:port for delegation checks (default from /etc/resolv.conf)',
   FIRSTPARTY_DELEGATION_POLL_MS: 'first delegation poll delay in ms (default 2000)',
   FIRSTPARTY_DELEGATION_POLL_MAX_MS: 'largest delegation poll delay in ms (default 300000)',
+  FIRSTPARTY_REMOVAL_GRACE_MS: 'ms a removed domain is still served before its zone and hosts go (default 300000)',
   FIRSTPARTY_PLANS: 'comma-separated plans that include custom domains (default business)',
   FIRSTPARTY_WEBHOOK_ALLOW_PRIVATE: 'true to let webhooks reach loopback/private addresses (default false)',
   FIRSTPARTY_TRUSTED_PROXIES: 'comma-separated proxy IPs whose X-Forwarded-For is believed',
@@ -221,6 +224,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, opts: { file?: string; cwd?: 
       pollInitialMs,
       pollMaxMs: int(raw.FIRSTPARTY_DELEGATION_POLL_MAX_MS, Math.max(300_000, pollInitialMs), 'FIRSTPARTY_DELEGATION_POLL_MAX_MS'),
     },
+    removalGraceMs: int(raw.FIRSTPARTY_REMOVAL_GRACE_MS, 300_000, 'FIRSTPARTY_REMOVAL_GRACE_MS'),
     customDomainPlans: list(raw.FIRSTPARTY_PLANS, 'business').map((p) => p.toLowerCase()),
     webhookAllowPrivate: bool(raw.FIRSTPARTY_WEBHOOK_ALLOW_PRIVATE, false, 'FIRSTPARTY_WEBHOOK_ALLOW_PRIVATE'),
     trustedProxies: list(raw.FIRSTPARTY_TRUSTED_PROXIES, '').map((a) => ip(a, 0, 'FIRSTPARTY_TRUSTED_PROXIES')),

@@ -73,7 +73,7 @@ export function createControl(deps: ControlDeps) {
 
   async function view(d: CustomDomain): Promise<DomainView> {
     return toDomainView(d, settings.nameservers, await store.certificates.currentFor(d.id), await store.domains.history(d.id),
-      await store.domainRequests.get(d.id));
+      await store.domainRequests.get(d.id), await store.renewals.get(d.id));
   }
 
   /** A subdomain change completes when the new domain becomes active. */

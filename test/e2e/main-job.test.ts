@@ -36,7 +36,7 @@ describe('the main job, end to end on real peers', { skip: skip ?? false }, () =
     world = await startDelegationWorld({ parent: PARENT, ns1: NS1, ns2: NS2 }, { pebble: true });
     pebble = world.pebble!;
     dataDir = await mkdtemp(join(tmpdir(), 'fp-e2e-'));
-    fp = await startFirstparty(loadConfig(world.firstpartyEnv(dataDir)), { logger: pino({ level: 'warn' }) });
+    fp = await startFirstparty(loadConfig({ ...world.firstpartyEnv(dataDir), FIRSTPARTY_REMOVAL_GRACE_MS: '2000' }), { logger: pino({ level: 'warn' }) });
     admin = async (method, path, body) => {
       const res = await fetch(fp.adminUrl + path, {
         method, headers: { authorization: `Bearer ${fp.adminToken}`, 'content-type': 'application/json' },
@@ -74,6 +74,7 @@ describe('the main job, end to end on real peers', { skip: skip ?? false }, () =
     const d = await admin('GET', `/api/v1/workspaces/${ws}/custom-domains/${domainId}`);
     assert.equal(d.json.state, 'awaiting_delegation');
     assert.equal(d.json.reason, 'awaiting_ns_records');
+    assert.equal(d.json.action.actor, 'customer');
   });
 
   test('our nameservers answer the zone authoritatively over UDP and TCP', async () => {
@@ -118,6 +119,9 @@ describe('the main job, end to end on real peers', { skip: skip ?? false }, () =
     assert.deepEqual([...d.certificate.names].sort(), ['api.cdp.shop.test', 'cdn.cdp.shop.test']);
     assert.match(d.certificate.issuer, /Pebble/i);
     assert.ok(Date.parse(d.certificate.notAfter) > Date.now());
+    assert.equal(d.certificate.status, 'valid');
+    const renewAt = Date.parse(d.certificate.nextRenewalAt);
+    assert.ok(renewAt > Date.now() && renewAt < Date.parse(d.certificate.notAfter), `renewal scheduled inside the lifetime: ${d.certificate.nextRenewalAt}`);
     process.stdout.write(`# time from NS records to active: ${liveMs} ms\n`);
   });
 
@@ -134,6 +138,14 @@ describe('the main job, end to end on real peers', { skip: skip ?? false }, () =
       assert.equal(peer.authorized, true);
       assert.match(peer.subjectaltname ?? '', new RegExp(`DNS:${host.replace(/\./g, '\\.')}`));
     }
+  });
+
+  test('the metrics endpoint reports certificate, edge and DNS figures', async () => {
+    const text = await (await fetch(`${fp.adminUrl}/metrics`)).text();
+    assert.match(text, /^firstparty_certificate_events_total\{kind="obtained"\} 1$/m);
+    assert.match(text, /^firstparty_edge_certificates_expiring\{within_days="30"\} 0$/m);
+    assert.match(text, /^firstparty_edge_tls_handshakes_total\{result="ok"\} [1-9]/m);
+    assert.match(text, /^firstparty_dns_queries_total\{qtype="SOA"\} [1-9]/m);
   });
 
   test('a page with the snippet sends page and track events from Chromium through the custom hosts only', async () => {
@@ -190,5 +202,24 @@ describe('the main job, end to end on real peers', { skip: skip ?? false }, () =
       await browser?.close();
       await new Promise<void>((r) => site.close(() => r()));
     }
+  });
+
+  test('removal revokes the certificate at the CA, keeps serving for the grace period, then stops DNS and HTTPS', async () => {
+    const before = (await admin('GET', `/api/v1/workspaces/${ws}/custom-domains/${domainId}`)).json;
+    const removed = await admin('DELETE', `/api/v1/workspaces/${ws}/custom-domains/${domainId}`);
+    assert.equal(removed.json.state, 'removed');
+    const handshake = (host: string) => new Promise<boolean>((resolve) => {
+      const sock = tlsConnect({ host: '127.0.0.1', port: fp.edge.port, servername: host, rejectUnauthorized: false }, () => {
+        sock.end();
+        resolve(true);
+      });
+      sock.on('error', () => resolve(false));
+    });
+    assert.equal((await dig(NS1, 53, 'cdp.shop.test', 'SOA')).status, 'NOERROR', 'zone still served during the grace period');
+    assert.equal(await handshake('api.cdp.shop.test'), true, 'hosts still served during the grace period');
+    await waitUntil('certificate revoked at the CA', async () => /"Status":"Revoked"/i.test(JSON.stringify(await pebble.certStatusBySerial(before.certificate.serial))),
+      { timeoutMs: 20_000, intervalMs: 200 });
+    await waitUntil('zone and hosts gone after the grace period', async () =>
+      (await dig(NS1, 53, 'cdp.shop.test', 'SOA')).status === 'REFUSED' && !(await handshake('api.cdp.shop.test')), { timeoutMs: 10_000, intervalMs: 250 });
   });
 });
