@@ -81,3 +81,31 @@ test('refuses webhook URLs that point at loopback, private or link-local address
   assert.equal(isPrivateAddress('93.184.216.34'), false);
   assert.equal(isPrivateAddress('::ffff:127.0.0.1'), true);
 });
+
+test('records certificate renewed and revoked events for the domain\'s workspace webhooks', async () => {
+  const f = await startAdminFixture();
+  const dispatcher = new WebhookDispatcher({ store: f.store, clock: f.clock, events: f.events, allowPrivateTargets: true, tickMs: 60_000 });
+  dispatcher.start();
+  try {
+    const ws = await f.workspace();
+    const wh = await f.call('POST', `/api/v1/workspaces/${ws}/webhooks`, { url: 'https://hooks.example.test/x' });
+    const d = await f.call('POST', `/api/v1/workspaces/${ws}/custom-domains`, { domain: 'cdp.certhooks.com', sourceIds: [(await f.source(ws)).id] });
+    const domain = (await f.store.domains.get(d.json.id))!;
+    const cert = (serial: string) => ({
+      id: `crt_${serial}`, domainId: domain.id, names: [domain.hosts.cdn, domain.hosts.api], status: 'valid' as const, issuerKind: 'acme' as const,
+      issuer: 'Test CA', directoryUrl: 'https://ca.test/dir', serialHex: serial, notBefore: 0, notAfter: 86_400_000, certPem: 'x', chainPem: '', keySealed: 'secret-key', createdAt: 0,
+    });
+    f.events.emit('cert.renewed', { domain, certificate: cert('02'), previous: cert('01') });
+    f.events.emit('cert.revoked', { domainId: domain.id, certificate: cert('02'), reasonCode: 5 });
+    await new Promise((r) => setTimeout(r, 50));
+    await dispatcher.flush();
+    const log = await f.call('GET', `/api/v1/workspaces/${ws}/webhooks/${wh.json.id}/deliveries`);
+    const byEvent = new Map(log.json.deliveries.map((x: any) => [x.event, x.body.data]));
+    assert.equal((byEvent.get('certificate.renewed') as any).previousSerial, '01');
+    assert.equal((byEvent.get('certificate.revoked') as any).reasonCode, 5);
+    assert.doesNotMatch(JSON.stringify(log.json.deliveries), /secret-key/, 'no key material in webhook bodies');
+  } finally {
+    await dispatcher.close();
+    await f.close();
+  }
+});

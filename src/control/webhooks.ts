@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { AppError, type AppEvents, type Clock, type CustomDomain } from '../core/index.ts';
+import { AppError, type AppEvents, type Clock, type CustomDomain, type StoredCertificate } from '../core/index.ts';
 import type { DeliveryRecord, Store, WebhookRecord } from '../store/index.ts';
 import { ControlErrors } from './errors.ts';
 import { newId } from './ids.ts';
@@ -86,6 +86,11 @@ function parseUrl(v: unknown, allowPrivate: boolean): string {
   return u.toString();
 }
 
+/** What a webhook body shows of a certificate (no key material). */
+function certSummary(c: StoredCertificate) {
+  return { id: c.id, serial: c.serialHex, issuer: c.issuer, names: c.names, notAfter: new Date(c.notAfter).toISOString() };
+}
+
 /** Settings of {@link WebhookDispatcher}; durations in ms. */
 export interface WebhookDispatcherDeps {
   readonly store: Store;
@@ -126,11 +131,20 @@ export class WebhookDispatcher {
       events.on('domain.created', ({ domain }) => this.publish(domain, 'domain.created', { domain: summary(domain) })),
       events.on('domain.changed', ({ domain, from }) => this.publish(domain, 'domain.state_changed', { domain: summary(domain), from, to: domain.state.kind, state: domain.state })),
       events.on('cert.obtained', ({ domain, certificate: c }) => this.publish(domain, 'certificate.obtained', {
-        domain: summary(domain), certificate: { id: c.id, serial: c.serialHex, issuer: c.issuer, names: c.names, notAfter: new Date(c.notAfter).toISOString() },
+        domain: summary(domain), certificate: certSummary(c),
       })),
-      events.on('cert.failed', ({ domain, reason, message, retryAt }) => this.publish(domain, 'certificate.failed', {
-        domain: summary(domain), reason, message, retryAt: new Date(retryAt).toISOString(),
+      events.on('cert.failed', ({ domain, reason, message, retryAt, phase }) => this.publish(domain, 'certificate.failed', {
+        domain: summary(domain), phase: phase ?? 'issuance', reason, message, retryAt: new Date(retryAt).toISOString(),
       })),
+      events.on('cert.renewed', ({ domain, certificate: c, previous }) => this.publish(domain, 'certificate.renewed', {
+        domain: summary(domain), certificate: certSummary(c), previousSerial: previous.serialHex,
+      })),
+      events.on('cert.revoked', ({ domainId, certificate: c, reasonCode }) => {
+        // The domain is usually removed by now; its record still names the workspace.
+        void this.deps.store.domains.get(domainId).then((domain) => domain && this.publish(domain, 'certificate.revoked', {
+          domain: summary(domain), certificate: certSummary(c), reasonCode,
+        }));
+      }),
     );
     this.timer = setInterval(() => void this.runDue(), this.deps.tickMs ?? 500);
     this.timer.unref();
