@@ -1,126 +1,16 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { createSocket, type Socket } from 'node:dgram';
-import dnsPacket from 'dns-packet';
 import { crypto as acmeCrypto } from 'acme-client';
-import { AppError, parseHostname, type Hostname } from '../core/index.ts';
-import { missingBinaries, startPebble, type Pebble } from '../../test/peers/index.ts';
-import { createAcmeIssuer, defaultCaaIdentities, splitPemCertificates, type AcmeAccountStore, type AcmeProblem, type Dns01Publisher, type Issuer, type IssueStep } from './index.ts';
+import { missingBinaries } from '../../test/peers/index.ts';
+import { createAcmeIssuer, defaultCaaIdentities, splitPemCertificates, type AcmeProblem, type Issuer, type IssueStep } from './index.ts';
+import { host, MemoryAccountStore, pebbleFixture, rejection, RecordingPublisher, type PebbleFixture } from './test-support.ts';
 
 const PEBBLE_MISSING = missingBinaries(['pebble']);
 
-function host(s: string): Hostname {
-  const r = parseHostname(s);
-  if (!r.ok) throw new Error(r.message);
-  return r.value;
-}
-
-/** The TXT values currently published, by record name: what the DNS responder serves. */
-class RecordingPublisher implements Dns01Publisher {
-  readonly live = new Map<string, Set<string>>();
-  readonly published: string[] = [];
-  /** Names whose records the responder answers with a wrong value, to make validation fail. */
-  readonly corrupt = new Set<string>();
-
-  async publish(name: Hostname, value: string): Promise<void> {
-    const values = this.live.get(name) ?? new Set<string>();
-    values.add(value);
-    this.live.set(name, values);
-    this.published.push(name);
-  }
-
-  async withdraw(name: Hostname, value: string): Promise<void> {
-    this.live.get(name)?.delete(value);
-    if (this.live.get(name)?.size === 0) this.live.delete(name);
-  }
-
-  answer(name: string): string[] {
-    if (this.corrupt.has(name)) return ['not-the-key-authorization'];
-    return [...(this.live.get(name) ?? [])];
-  }
-}
-
-class MemoryAccountStore implements AcmeAccountStore {
-  readonly saved: Array<{ directoryUrl: string; accountUrl: string }> = [];
-  private readonly accounts = new Map<string, { accountKeyPem: string; accountUrl: string }>();
-
-  async load(directoryUrl: string) {
-    return this.accounts.get(directoryUrl) ?? null;
-  }
-
-  async save(directoryUrl: string, v: { accountKeyPem: string; accountUrl: string }): Promise<void> {
-    this.accounts.set(directoryUrl, v);
-    this.saved.push({ directoryUrl, accountUrl: v.accountUrl });
-  }
-}
-
-/**
- * A UDP DNS server on loopback answering TXT queries with exactly what `publisher` holds
- * (NXDOMAIN when it holds nothing) and every other type with an empty NOERROR.
- */
-async function startTxtResponder(publisher: RecordingPublisher): Promise<{ address: string; close(): Promise<void> }> {
-  const socket: Socket = createSocket('udp4');
-  socket.on('message', (msg, rinfo) => {
-    let query: dnsPacket.Packet;
-    try {
-      query = dnsPacket.decode(msg);
-    } catch {
-      return; // Not DNS: nothing to answer.
-    }
-    const question = query.questions?.[0];
-    if (question === undefined) return;
-    const values = question.type === 'TXT' ? publisher.answer(question.name.toLowerCase()) : [];
-    const nxdomain = question.type === 'TXT' && values.length === 0;
-    const response = dnsPacket.encode({
-      type: 'response',
-      id: query.id ?? 0,
-      flags: dnsPacket.AUTHORITATIVE_ANSWER | (nxdomain ? 3 : 0),
-      questions: [question],
-      answers: values.map((data) => ({ type: 'TXT' as const, name: question.name, ttl: 0, data })),
-    });
-    socket.send(response, rinfo.port, rinfo.address);
-  });
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  return {
-    address: `127.0.0.1:${socket.address().port}`,
-    close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
-  };
-}
-
-/** A Pebble answered by its own TXT responder; stopped after the suite. */
-function pebbleFixture(opts: { env?: Record<string, string>; domainBlocklist?: string[] } = {}) {
-  const fx = { publisher: new RecordingPublisher(), pebble: null as Pebble | null, closeDns: async () => {} };
-  before(async () => {
-    if (PEBBLE_MISSING) return;
-    const dns = await startTxtResponder(fx.publisher);
-    fx.closeDns = dns.close;
-    fx.pebble = await startPebble({
-      dnsServer: dns.address,
-      env: { PEBBLE_WFE_NONCEREJECT: '0', PEBBLE_AUTHZREUSE: '0', ...opts.env },
-      ...(opts.domainBlocklist ? { domainBlocklist: opts.domainBlocklist } : {}),
-    });
-  });
-  after(async () => {
-    await fx.pebble?.stop();
-    await fx.closeDns();
-  });
-  return fx;
-}
-
-function issuerFor(fx: { publisher: RecordingPublisher; pebble: Pebble | null }, accounts = new MemoryAccountStore()): Issuer {
+function issuerFor(fx: PebbleFixture, accounts = new MemoryAccountStore()): Issuer {
   const pebble = fx.pebble!;
   return createAcmeIssuer({ directoryUrl: pebble.directoryUrl, caBundlePem: pebble.tlsCaPem, accounts, dns01: fx.publisher, requestTimeoutMs: 10_000, orderTimeoutMs: 20_000 });
-}
-
-async function rejection(p: Promise<unknown>): Promise<AppError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof AppError, `expected an AppError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected the promise to reject');
 }
 
 test('names the CAA identity of well-known CAs and none for other directories unless configured', () => {
@@ -134,7 +24,7 @@ test('names the CAA identity of well-known CAs and none for other directories un
 });
 
 describe('ACME issuer against Pebble', { skip: PEBBLE_MISSING ?? false }, () => {
-  const fx = pebbleFixture({ domainBlocklist: ['blocked.test'] });
+  const fx = pebbleFixture({ skip: PEBBLE_MISSING !== null, domainBlocklist: ['blocked.test'] });
 
   test('issues one certificate for two names whose chain verifies up to Pebble\'s root', async () => {
     const names = [host('cdn.cdp.shop.test'), host('api.cdp.shop.test')];
@@ -238,7 +128,7 @@ describe('ACME issuer against Pebble', { skip: PEBBLE_MISSING ?? false }, () => 
 });
 
 describe('ACME issuer against a Pebble rejecting half of all nonces', { skip: PEBBLE_MISSING ?? false }, () => {
-  const fx = pebbleFixture({ env: { PEBBLE_WFE_NONCEREJECT: '50' } });
+  const fx = pebbleFixture({ skip: PEBBLE_MISSING !== null, env: { PEBBLE_WFE_NONCEREJECT: '50' } });
 
   test('still issues, retrying badNonce rejections', async () => {
     const cert = await issuerFor(fx).issue([host('cdn.nonce.test'), host('api.nonce.test')]);

@@ -1,5 +1,5 @@
 import type { Client } from 'acme-client';
-import type { Hostname } from '../core/index.ts';
+import { AppError, type Hostname } from '../core/index.ts';
 import { ariCertId, parseRenewalInfo, type RenewalWindow } from './renewal-info.ts';
 import { createAcmeAccountSession, type AcmeAccountSession } from './acme-account.ts';
 import { abortedError, acmeCall, hasProblemType } from './acme-call.ts';
@@ -75,19 +75,27 @@ export function createAcmeIssuer(deps: AcmeIssuerDeps): Issuer {
 }
 
 /**
- * Issues with `replaces` when asked, and once more without it when the CA answers
- * `alreadyReplaced` (RFC 9773 §5: the old certificate was already renewed, e.g. by an order lost
- * in a crash); repeating the same `replaces` would loop forever.
+ * Issues with `replaces` when asked, and once more without it when the CA refuses the order
+ * because of that field: `alreadyReplaced` (RFC 9773 §5: the old certificate was already renewed,
+ * e.g. by an order lost in a crash), or `malformed` / `unauthorized` at order creation (the
+ * certificate is another CA's, or another account's after a re-registration). `replaces` only
+ * buys rate-limit exemption; repeating it would fail every renewal until the certificate expires.
  */
 async function issueReplacing(env: OrderEnv, session: AcmeAccountSession, ctx: AcmeRequestContext, names: readonly Hostname[], opts: IssueOptions): Promise<IssuedCertificate> {
   try {
     return await issueWithAccount(env, session, ctx, names, opts);
   } catch (err) {
-    if (opts.replaces === undefined || !hasProblemType(err, 'alreadyReplaced')) throw err;
+    if (opts.replaces === undefined || !refusesReplaces(err)) throw err;
     env.logger.warn({ names, replaces: opts.replaces }, 'certificate already replaced; ordering without replaces');
     const { replaces: _dropped, resume: _stale, ...rest } = opts;
     return issueWithAccount(env, session, ctx, names, rest);
   }
+}
+
+function refusesReplaces(err: unknown): boolean {
+  if (hasProblemType(err, 'alreadyReplaced')) return true;
+  const atOrder = err instanceof AppError && err.details?.['step'] === 'create order';
+  return atOrder && (hasProblemType(err, 'malformed') || hasProblemType(err, 'unauthorized'));
 }
 
 /** RFC 8555 §7.6 revocation signed by our account key; `alreadyRevoked` counts as done. */
