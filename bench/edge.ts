@@ -7,10 +7,15 @@
  * Figures (each `RESULT` line; ratios are firstparty / nginx measured in this run):
  * 1. analytics.js over HTTPS keep-alive, `Accept-Encoding: gzip`, h2load `--h1 -c 50` for 4 s;
  * 2. full TLS handshakes: h2load `--h1 -c 50 -n 4000` with `Connection: close` on a tiny path;
- * 1 and 2 run twice, alternating nginx and firstparty, keeping the best of each; each also reports
- *    server CPU time per request (`cpu_ratio` = nginx's / firstparty's), steadier than req/s on a shared machine;
+ * 1 and 2 run twice, alternating nginx, firstparty and a minimal Node server, keeping the best of each;
+ *    each also reports server CPU time per request (`cpu_ratio` = nginx's / firstparty's), steadier
+ *    than req/s on a shared machine. The minimal Node server (`node:https`, same certificate, TLS
+ *    options and bytes, no routing, metrics or protection) is Node's own floor: `node_floor` lines
+ *    say how much of the gap to nginx is Node's TLS/HTTP stack rather than the edge;
  * 3. 100,000 hostnames configured (50,000 certificates, distinct PEM strings) with 1,000 hot:
  *    RSS of a separate edge process and p99 handshake latency of 4,000 handshakes on hot names.
+ * `BENCH_EDGE_CPU_PROFILE=<dir>` writes a V8 CPU profile of each firstparty run there
+ * (`edge-<figure>-<round>.cpuprofile`, open in Chrome DevTools) to see where the edge's CPU goes.
  * Needs nginx and h2load (`apt-get install -y nginx nghttp2-client`): installs them when root,
  * otherwise prints `SKIP <reason>`.
  */
@@ -22,11 +27,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { connect as tlsConnect } from 'node:tls';
-import { get as httpsGet } from 'node:https';
+import { createServer as createHttpsServer, get as httpsGet, type Server as HttpsServer } from 'node:https';
+import { Session } from 'node:inspector/promises';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { createCdnHandler, loadAnalyticsBundle } from '../src/cdn/index.ts';
 import type { HostScope, Source } from '../src/core/index.ts';
-import { CertCache, EdgeServer, HostRouter, TLS_OPTIONS, type EdgeCertificate } from '../src/edge/index.ts';
+import { CertCache, EdgeServer, HostRouter, TLS_OPTIONS, edgeTlsOptions, type EdgeCertificate } from '../src/edge/index.ts';
 import { createTestPki, type TestPki } from '../src/edge/test-support.ts';
 
 const HOST = 'cdn.bench.test';
@@ -35,6 +41,7 @@ const SOURCE: Source = { id: 'src_bench', workspaceId: 'ws', name: 'bench', type
 const BUNDLE_PATH = `/analytics.js/v1/${SOURCE.writeKey}/analytics.min.js`;
 const HOSTS_TOTAL = 100_000;
 const HOT = 1_000;
+const PROFILE_DIR = process.env['BENCH_EDGE_CPU_PROFILE'];
 
 async function main(): Promise<void> {
   if (process.argv.includes('--hosts-child')) return hostsChild();
@@ -47,6 +54,7 @@ async function main(): Promise<void> {
   const pki = await createTestPki();
   let nginx: ChildProcess | null = null;
   let edge: EdgeServer | null = null;
+  let floor: HttpsServer | null = null;
   try {
     const cert = await pki.issue('bench', [SCOPE.cdnHost, SCOPE.apiHost]);
     edge = await startEdge(cert);
@@ -54,6 +62,8 @@ async function main(): Promise<void> {
     const body = await fetchIdentity(edgePort, pki.ca.rootPem);
     const nginxPort = await freePort();
     nginx = await startNginx(dir, cert, body, nginxPort);
+    floor = await startNodeFloor(cert, body);
+    const floorPort = (floor.address() as AddressInfo).port;
 
     const url = (port: number, path: string) => [`--connect-to=127.0.0.1:${port}`, `https://${HOST}:${port}${path}`];
     const keepAlive = async (port: number) => h2load(['--h1', '-t1', '-c50', '-D4', '--warm-up-time=1', '-H', 'accept-encoding: gzip', ...url(port, BUNDLE_PATH)]);
@@ -62,27 +72,33 @@ async function main(): Promise<void> {
     // time per request is measured too: it drifts less with the machine's load than throughput.
     const nginxWorker = nginxWorkerPid(nginx);
     const edgeCpuUs = () => { const u = process.cpuUsage(); return u.user + u.system; };
-    const measured = async (run: (port: number) => Promise<H2loadRun>, port: number, cpuUs: () => number) => {
+    const measured = async (run: (port: number) => Promise<H2loadRun>, port: number, cpuUs: () => number, profileAs?: string) => {
+      const profiler = profileAs ? await startProfiler() : null;
       const before = cpuUs();
       const r = await run(port);
-      return { ...r, cpuUsPerRequest: (cpuUs() - before) / Math.max(1, r.done) };
+      const cpuUsPerRequest = (cpuUs() - before) / Math.max(1, r.done);
+      if (profiler && profileAs) await profiler.stop(profileAs);
+      return { ...r, cpuUsPerRequest };
     };
-    const best = async (run: (port: number) => Promise<H2loadRun>) => {
+    const best = async (figure: string, run: (port: number) => Promise<H2loadRun>) => {
       const edgeRuns = [];
       const nginxRuns = [];
+      const floorRuns = [];
       for (let round = 0; round < 2; round++) {
         nginxRuns.push(await measured(run, nginxPort, () => processCpuUs(nginxWorker)));
-        edgeRuns.push(await measured(run, edgePort, edgeCpuUs));
+        edgeRuns.push(await measured(run, edgePort, edgeCpuUs, PROFILE_DIR ? join(PROFILE_DIR, `edge-${figure}-${round}.cpuprofile`) : undefined));
+        floorRuns.push(await measured(run, floorPort, edgeCpuUs));
       }
       const top = (runs: Array<H2loadRun & { cpuUsPerRequest: number }>) => ({
         rps: Math.max(...runs.map((r) => r.rps)), failed: runs.reduce((n, r) => n + r.failed, 0), cpuUs: Math.min(...runs.map((r) => r.cpuUsPerRequest)),
       });
-      return { edge: top(edgeRuns), nginx: top(nginxRuns) };
+      return { edge: top(edgeRuns), nginx: top(nginxRuns), floor: top(floorRuns) };
     };
-    const { edge: kaEdge, nginx: kaNginx } = await best(keepAlive);
-    const { edge: hsEdge, nginx: hsNginx } = await best(handshakes);
+    const { edge: kaEdge, nginx: kaNginx, floor: kaFloor } = await best('keepalive', keepAlive);
+    const { edge: hsEdge, nginx: hsNginx, floor: hsFloor } = await best('handshakes', handshakes);
     console.log(`keep-alive analytics.js gzip: firstparty ${kaEdge.rps.toFixed(0)} req/s (${kaEdge.failed} failed, ${kaEdge.cpuUs.toFixed(0)} µs CPU/req), nginx ${kaNginx.rps.toFixed(0)} req/s (${kaNginx.failed} failed, ${kaNginx.cpuUs.toFixed(0)} µs CPU/req)`);
     console.log(`full handshakes: firstparty ${hsEdge.rps.toFixed(0)} /s (${hsEdge.failed} failed, ${hsEdge.cpuUs.toFixed(0)} µs CPU each), nginx ${hsNginx.rps.toFixed(0)} /s (${hsNginx.failed} failed, ${hsNginx.cpuUs.toFixed(0)} µs CPU each)`);
+    console.log(`minimal Node https (floor): keep-alive ${kaFloor.rps.toFixed(0)} req/s (${kaFloor.cpuUs.toFixed(0)} µs CPU/req), handshakes ${hsFloor.rps.toFixed(0)} /s (${hsFloor.cpuUs.toFixed(0)} µs CPU each)`);
     console.log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
     await edge.close(1_000);
     edge = null;
@@ -92,10 +108,14 @@ async function main(): Promise<void> {
     // nginx CPU per request / firstparty CPU per request: 1 means as cheap as nginx.
     console.log(`RESULT edge.keepalive.cpu_ratio ${(kaNginx.cpuUs / kaEdge.cpuUs).toFixed(2)} x target 0.9`);
     console.log(`RESULT edge.handshakes.cpu_ratio ${(hsNginx.cpuUs / hsEdge.cpuUs).toFixed(2)} x target 0.9`);
+    // Node's own floor: nginx CPU per request / minimal Node server's (the best the edge could reach on Node).
+    console.log(`RESULT edge.keepalive.node_floor.cpu_ratio ${(kaNginx.cpuUs / kaFloor.cpuUs).toFixed(2)} x target none`);
+    console.log(`RESULT edge.handshakes.node_floor.cpu_ratio ${(hsNginx.cpuUs / hsFloor.cpuUs).toFixed(2)} x target none`);
     console.log(`RESULT edge.hosts100k.rss ${hosts.rssMb.toFixed(0)} MB target 1024`);
     console.log(`RESULT edge.hosts100k.handshake.p99 ${hosts.p99Ms.toFixed(1)} ms target none`);
   } finally {
     await edge?.close(1_000);
+    floor?.close();
     if (nginx && nginx.exitCode === null) nginx.kill('SIGTERM');
     await pki.close();
     await rm(dir, { recursive: true, force: true });
@@ -132,6 +152,42 @@ async function startEdge(cert: EdgeCertificate): Promise<EdgeServer> {
   const edge = new EdgeServer({ certs, router, cdn: cdn as never, api: cdn as never, listen: { host: '127.0.0.1', port: 0 } });
   await edge.start();
   return edge;
+}
+
+/**
+ * Node's floor: a bare `node:https` server with the edge's TLS options and certificate (tickets
+ * off) answering the bundle path with the same gzip bytes and headers, and anything else `ok`.
+ */
+async function startNodeFloor(cert: EdgeCertificate, body: Buffer): Promise<HttpsServer> {
+  const gz = gzipSync(body, { level: 9 });
+  const headers = {
+    'content-type': 'application/javascript; charset=utf-8', 'cache-control': 'public, max-age=60, stale-while-revalidate=3600',
+    'access-control-allow-origin': '*', vary: 'Accept-Encoding', 'content-encoding': 'gzip', 'content-length': gz.length,
+    'strict-transport-security': 'max-age=31536000', 'x-content-type-options': 'nosniff',
+  };
+  const small = { 'content-type': 'text/plain', 'content-length': 3, 'strict-transport-security': 'max-age=31536000', 'x-content-type-options': 'nosniff' };
+  const server = createHttpsServer({ ...edgeTlsOptions(false), cert: cert.certPem + (cert.chainPem ? `\n${cert.chainPem}` : ''), key: cert.keyPem }, (req, res) => {
+    if (req.url === BUNDLE_PATH) res.writeHead(200, headers).end(gz);
+    else res.writeHead(200, small).end('ok\n');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
+}
+
+/** Starts a V8 CPU profile of this process; `stop(path)` writes it as a `.cpuprofile` file. */
+async function startProfiler(): Promise<{ stop(path: string): Promise<void> }> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    async stop(path) {
+      const { profile } = await session.post('Profiler.stop');
+      await mkdir(join(path, '..'), { recursive: true });
+      await writeFile(path, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
 }
 
 /** The patched bundle bytes as the edge serves them (identity), so nginx serves the very same. */

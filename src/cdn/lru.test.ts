@@ -19,3 +19,18 @@ test('deletes entries and refuses a non-positive capacity', () => {
   assert.equal(c.size, 0);
   assert.throws(() => new LruCache(0), RangeError);
 });
+
+test('repeated hits on the newest entry keep the recency order of the others', () => {
+  const c = new LruCache<string, number>(3);
+  c.set('a', 1);
+  c.set('b', 2);
+  c.set('c', 3);
+  c.get('c');
+  c.get('c');
+  c.get('a'); // order now b, c, a
+  c.set('d', 4);
+  assert.equal(c.get('b'), undefined, 'b was the least recently used');
+  c.delete('d');
+  c.set('d', 5);
+  assert.deepEqual([c.get('d'), c.get('c'), c.get('a'), c.size], [5, 3, 1, 3]);
+});

@@ -4,6 +4,8 @@
  */
 export class LruCache<K, V> {
   private readonly map = new Map<K, V>();
+  /** The most recently used key: a hit on it needs no reordering (the common case of one hot entry). */
+  private newest: K | undefined;
 
   constructor(private readonly maxEntries: number) {
     if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new RangeError('maxEntries must be a positive integer');
@@ -13,9 +15,11 @@ export class LruCache<K, V> {
   get(key: K): V | undefined {
     const value = this.map.get(key);
     if (value === undefined) return undefined;
+    if (key === this.newest) return value;
     // Map keeps insertion order: re-inserting moves the key to the most recent end.
     this.map.delete(key);
     this.map.set(key, value);
+    this.newest = key;
     return value;
   }
 
@@ -23,12 +27,14 @@ export class LruCache<K, V> {
   set(key: K, value: V): void {
     this.map.delete(key);
     this.map.set(key, value);
+    this.newest = key;
     if (this.map.size > this.maxEntries) this.map.delete(this.map.keys().next().value as K);
   }
 
   /** Removes `key` if present. */
   delete(key: K): void {
     this.map.delete(key);
+    if (key === this.newest) this.newest = undefined;
   }
 
   /** Number of entries held. */

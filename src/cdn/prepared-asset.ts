@@ -6,10 +6,10 @@ import { endWith, type NodeRequest, type ResponseWriter } from './http-types.ts'
 export interface PreparedRepresentation {
   readonly body: Buffer;
   readonly etag: string;
-  /** Headers of a 200: type, cache-control, vary, ETag, content-encoding, content-length, CORS. */
-  readonly ok: OutgoingHttpHeaders;
+  /** Headers of a 200: type, cache-control, vary, ETag, content-encoding, content-length, CORS (frozen). */
+  readonly ok: Readonly<OutgoingHttpHeaders>;
   /** Headers of a 304 (RFC 9110 §15.4.5: the ETag, Cache-Control and Vary a 200 would carry). */
-  readonly notModified: OutgoingHttpHeaders;
+  readonly notModified: Readonly<OutgoingHttpHeaders>;
 }
 
 /** An {@link EncodedAsset} with every representation's response headers precomputed. */
@@ -38,7 +38,8 @@ export function prepareAsset(asset: EncodedAsset, policy: ServePolicy): Prepared
     };
     const ok: OutgoingHttpHeaders = { ...notModified, 'content-length': rep.body.length };
     if (coding !== 'identity') ok['content-encoding'] = coding;
-    return { body: rep.body, etag: rep.etag, ok, notModified };
+    // Frozen: sent as is on every hit, and a server may remember what it derives from them.
+    return { body: rep.body, etag: rep.etag, ok: Object.freeze(ok), notModified: Object.freeze(notModified) };
   };
   return { identity: prepare('identity'), gzip: prepare('gzip'), br: prepare('br') };
 }

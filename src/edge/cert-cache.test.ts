@@ -23,6 +23,20 @@ test('creates secure contexts lazily, one per certificate, and keeps at most max
   assert.equal([...certs.certificates()].length, 50);
 });
 
+test('a lookup keeps its context: the least recently used one is evicted, not the first built', async () => {
+  const certs = new CertCache({ maxContexts: 3 });
+  const leaf = await pki.issue('y', ['cdn.y.test']);
+  for (let i = 0; i < 4; i++) certs.install({ ...leaf, id: `c${i}`, names: [`cdn.s${i}.test`] });
+  const first = certs.contextFor('cdn.s0.test');
+  const second = certs.contextFor('cdn.s1.test');
+  certs.contextFor('cdn.s2.test');
+  assert.equal(certs.contextFor('cdn.s0.test'), first, 'a hit returns the same context');
+  certs.contextFor('cdn.s3.test');
+  assert.equal(certs.contextCount(), 3);
+  assert.equal(certs.contextFor('cdn.s0.test'), first, 'the recently used context survived');
+  assert.notEqual(certs.contextFor('cdn.s1.test'), second, 'the least recently used context was evicted');
+});
+
 test('a renewal replaces the context at the next lookup and notifies subscribers; removal stops serving', async () => {
   const certs = new CertCache();
   const seen: string[][] = [];

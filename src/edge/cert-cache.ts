@@ -46,8 +46,13 @@ export function edgeTlsOptions(sessionTickets: boolean): SecureContextOptions {
  */
 export class CertCache {
   private readonly byName = new Map<string, EdgeCertificate>();
-  /** Secure contexts by certificate id (one per certificate, shared by the names it covers), LRU order. */
-  private readonly contexts = new Map<string, SecureContext>();
+  /**
+   * Secure contexts by certificate id (one per certificate, shared by the names it covers), each
+   * with the tick of its last use: a hit only stores a number (no map reordering per handshake);
+   * the least recently used is looked up when one must go.
+   */
+  private readonly contexts = new Map<string, { ctx: SecureContext; usedAt: number }>();
+  private tick = 0;
 
   private readonly maxContexts: number;
   private readonly listeners = new Set<(names: readonly string[]) => void>();
@@ -104,14 +109,26 @@ export class CertCache {
     if (!cert) return undefined;
     const hit = this.contexts.get(cert.id);
     if (hit) {
-      this.contexts.delete(cert.id);
-      this.contexts.set(cert.id, hit);
-      return hit;
+      hit.usedAt = ++this.tick;
+      return hit.ctx;
     }
     const ctx = createSecureContext({ ...this.tlsOptions, cert: cert.certPem + (cert.chainPem ? `\n${cert.chainPem}` : ''), key: cert.keyPem });
-    this.contexts.set(cert.id, ctx);
-    if (this.contexts.size > this.maxContexts) this.contexts.delete(this.contexts.keys().next().value!);
+    if (this.contexts.size >= this.maxContexts) this.evictLeastRecentlyUsed();
+    this.contexts.set(cert.id, { ctx, usedAt: ++this.tick });
     return ctx;
+  }
+
+  /** Drops the context unused for longest (a scan, run only on a miss with a full cache, next to a context build). */
+  private evictLeastRecentlyUsed(): void {
+    let oldest: string | undefined;
+    let oldestAt = Infinity;
+    for (const [id, entry] of this.contexts) {
+      if (entry.usedAt < oldestAt) {
+        oldestAt = entry.usedAt;
+        oldest = id;
+      }
+    }
+    if (oldest !== undefined) this.contexts.delete(oldest);
   }
 
   /** Number of names served. */

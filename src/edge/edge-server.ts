@@ -1,5 +1,5 @@
 import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ServerResponse, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { SecureContext, TLSSocket } from 'node:tls';
@@ -8,7 +8,7 @@ import type { CertCache } from './cert-cache.ts';
 import { EdgeErrors } from './errors.ts';
 import { answerHealth, type Readiness } from './health.ts';
 import { normaliseHostHeader, type HostRouter } from './host-router.ts';
-import { EdgeMetrics } from './metrics.ts';
+import { EdgeMetrics, type CounterSeries, type HistogramSeries } from './metrics.ts';
 import { ConnectionGuard, DEFAULT_EDGE_LIMITS, type EdgeLimits } from './protection.ts';
 import { pathOf, sendError, type EdgeRequest, type EdgeResponse } from './responses.ts';
 
@@ -53,7 +53,24 @@ const ACCEPTED_AT = Symbol('edge.acceptedAt');
 const OVER_LIMIT = Symbol('edge.overLimit');
 const IN_FLIGHT = Symbol('edge.inFlight');
 const RESPONSE = Symbol('edge.response');
+const RECORD = Symbol('edge.request');
 type Marked = { [ACCEPTED_AT]?: number; [OVER_LIMIT]?: boolean; [IN_FLIGHT]?: number; [RESPONSE]?: EdgeResponse };
+
+/** What a request's completion needs for metrics and the access log, kept on its response. */
+interface RequestRecord {
+  readonly req: EdgeRequest;
+  readonly host: string;
+  readonly route: ReturnType<HostRouter['get']>;
+  readonly started: number;
+  readonly h2: boolean;
+}
+type Recorded = { [RECORD]?: RequestRecord };
+
+/** The request metrics of one (host kind, scope) pair, resolved once. */
+interface RouteSeries {
+  readonly seconds: HistogramSeries;
+  readonly byStatus: Map<number, CounterSeries>;
+}
 
 /**
  * The HTTPS edge: TLS 1.2/1.3 with ALPN `h2` and `http/1.1`, the certificate chosen by SNI from
@@ -70,6 +87,13 @@ export class EdgeServer {
   private readonly limits: EdgeLimits;
   private readonly guard: ConnectionGuard;
   private readonly securityHeaders: ReadonlyArray<readonly [string, string]>;
+  private readonly http1Response: typeof ServerResponse;
+  /** Shared listeners (one function per edge, none per connection or request); `this` is the emitter. */
+  private readonly onH1SocketClose: (this: TLSSocket) => void;
+  private readonly onResponseClose: (this: EdgeResponse) => void;
+  private handshakesOk: CounterSeries | null = null;
+  private handshakeSeconds: HistogramSeries | null = null;
+  private readonly routeSeries = new Map<string, RouteSeries>();
   private readonly h1Sockets = new Set<TLSSocket>();
   private readonly sessions = new Set<ServerHttp2Session>();
   private readonly readiness: Readiness = { ready: false };
@@ -85,6 +109,11 @@ export class EdgeServer {
       ...(hsts > 0 ? [['strict-transport-security', `max-age=${hsts}`] as const] : []),
       ['x-content-type-options', 'nosniff'],
     ];
+    this.http1Response = securedResponseClass(this.securityHeaders);
+    const h1Sockets = this.h1Sockets;
+    this.onH1SocketClose = function onH1SocketClose(this: TLSSocket) { h1Sockets.delete(this); };
+    const edge = this;
+    this.onResponseClose = function onResponseClose(this: EdgeResponse) { edge.finished(this); };
     this.metrics = new EdgeMetrics({
       openConnections: () => this.guard.open(),
       secureContexts: () => deps.certs.contextCount(),
@@ -168,6 +197,8 @@ export class EdgeServer {
     const server = createSecureServer({
       ...certs.tlsOptions,
       allowHTTP1: true,
+      // HTTP/1.1 responses add the security headers in writeHead (Node's fast header path).
+      Http1ServerResponse: this.http1Response,
       handshakeTimeout: limits.handshakeTimeoutMs,
       settings: { maxConcurrentStreams: limits.maxConcurrentStreams, maxHeaderListSize: limits.maxHeaderBytes },
       SNICallback: (servername, cb) => this.sni(servername, cb),
@@ -194,7 +225,9 @@ export class EdgeServer {
   }
 
   private sni(servername: string, cb: (err: Error | null, ctx?: SecureContext) => void): void {
-    const ctx = this.deps.certs.contextFor(servername.toLowerCase().replace(/\.$/, ''));
+    let name = servername.toLowerCase();
+    if (name.endsWith('.')) name = name.slice(0, -1);
+    const ctx = this.deps.certs.contextFor(name);
     if (ctx) cb(null, ctx);
     else cb(Object.assign(new Error('unknown server name'), { code: 'ERR_EDGE_UNKNOWN_SNI' }));
   }
@@ -222,12 +255,12 @@ export class EdgeServer {
   private secured(socket: TLSSocket): void {
     const parent = (socket as TLSSocket & { _parent?: Marked })._parent;
     const acceptedAt = parent?.[ACCEPTED_AT];
-    if (acceptedAt !== undefined) this.metrics.handshakeSeconds.observe([], (performance.now() - acceptedAt) / 1000);
-    this.metrics.handshakes.inc(['ok']);
+    if (acceptedAt !== undefined) (this.handshakeSeconds ??= this.metrics.handshakeSeconds.child([])).observe((performance.now() - acceptedAt) / 1000);
+    (this.handshakesOk ??= this.metrics.handshakes.child(['ok'])).inc();
     if (this.guard.overLimit(socket.remoteAddress)) (socket as Marked)[OVER_LIMIT] = true;
     if (socket.alpnProtocol !== 'h2') {
       this.h1Sockets.add(socket);
-      socket.once('close', () => this.h1Sockets.delete(socket));
+      socket.on('close', this.onH1SocketClose);
     }
   }
 
@@ -243,17 +276,18 @@ export class EdgeServer {
     const started = performance.now();
     const h2 = req.httpVersionMajor === 2;
     const socket = req.socket as Marked;
-    for (const [name, value] of this.securityHeaders) res.setHeader(name, value);
     if (!h2) {
       socket[IN_FLIGHT] = (socket[IN_FLIGHT] ?? 0) + 1;
       socket[RESPONSE] = res;
       if (this.draining) res.setHeader('connection', 'close');
     } else {
+      for (const [name, value] of this.securityHeaders) res.setHeader(name, value);
       req.setTimeout(this.limits.requestTimeoutMs, () => this.timedOut(req, res));
     }
     const host = normaliseHostHeader((req.headers[':authority'] as string | undefined) ?? req.headers.host);
     const route = this.dispatch(req, res, host, socket);
-    res.once('close', () => this.finished(req, res, { host, route, started, h2 }));
+    (res as EdgeResponse & Recorded)[RECORD] = { req, host, route, started, h2 };
+    res.on('close', this.onResponseClose);
   }
 
   /** Answers or hands over one request; returns the route kind for metrics. */
@@ -292,7 +326,10 @@ export class EdgeServer {
     else res.end();
   }
 
-  private finished(req: EdgeRequest, res: EdgeResponse, r: { host: string; route: ReturnType<HostRouter['get']>; started: number; h2: boolean }): void {
+  private finished(res: EdgeResponse): void {
+    const r = (res as EdgeResponse & Recorded)[RECORD];
+    if (!r) return;
+    const req = r.req;
     if (!r.h2) {
       const socket = req.socket as Marked & TLSSocket;
       socket[IN_FLIGHT] = (socket[IN_FLIGHT] ?? 1) - 1;
@@ -303,13 +340,65 @@ export class EdgeServer {
     const kind = r.route?.kind ?? 'none';
     const scope = r.route?.scope.kind ?? 'none';
     const status = res.writableEnded ? res.statusCode : 0;
-    this.metrics.requests.inc([kind, scope, String(status)]);
-    this.metrics.requestSeconds.observe([kind, scope], seconds);
+    const series = this.seriesOf(kind, scope);
+    let counter = series.byStatus.get(status);
+    if (!counter) {
+      counter = this.metrics.requests.child([kind, scope, String(status)]);
+      series.byStatus.set(status, counter);
+    }
+    counter.inc();
+    series.seconds.observe(seconds);
     this.deps.accessLog?.info({
       host: r.host, kind, scope, method: req.method, path: pathOf(req.url), status, ms: Math.round(seconds * 10_000) / 10,
       proto: r.h2 ? 'h2' : 'http/1.1', ...(this.deps.logClientAddress ? { client: req.socket.remoteAddress } : {}),
     }, 'request');
   }
+
+  private seriesOf(kind: string, scope: string): RouteSeries {
+    const key = `${kind}\u0000${scope}`;
+    let series = this.routeSeries.get(key);
+    if (!series) {
+      series = { seconds: this.metrics.requestSeconds.child([kind, scope]), byStatus: new Map() };
+      this.routeSeries.set(key, series);
+    }
+    return series;
+  }
+}
+
+/**
+ * The HTTP/1.1 response class of the edge: `writeHead` adds the security headers a response does
+ * not set itself, so handlers can pass all their headers to `writeHead` and keep Node's fast path
+ * (no `setHeader` before it). A frozen headers object (a prepared asset's) is merged once and
+ * the merge remembered; any other is merged per call.
+ */
+function securedResponseClass(security: ReadonlyArray<readonly [string, string]>): typeof ServerResponse {
+  const merged = new WeakMap<object, OutgoingHttpHeaders>();
+  const base = ServerResponse.prototype.writeHead as (this: ServerResponse, statusCode: number, ...rest: unknown[]) => ServerResponse;
+  /** `headers` plus the security headers absent from it and from the progressive headers (names compared case-insensitively). */
+  const withSecurity = (res: ServerResponse, headers: unknown): unknown => {
+    if (headers === undefined || headers === null || typeof headers !== 'object' || Array.isArray(headers)) {
+      for (const [name, value] of security) if (!res.hasHeader(name)) res.setHeader(name, value);
+      return headers;
+    }
+    let progressive = false;
+    for (const [name] of security) if (res.hasHeader(name)) progressive = true;
+    const frozen = !progressive && Object.isFrozen(headers);
+    const known = frozen ? merged.get(headers) : undefined;
+    if (known) return known;
+    const names = new Set(Object.keys(headers).map((k) => k.toLowerCase()));
+    const out: OutgoingHttpHeaders = {};
+    for (const [name, value] of security) if (!names.has(name) && !res.hasHeader(name)) out[name] = value;
+    Object.assign(out, headers);
+    if (frozen) merged.set(headers, Object.freeze(out));
+    return out;
+  };
+  class EdgeHttp1Response extends ServerResponse {}
+  EdgeHttp1Response.prototype.writeHead = function writeHead(this: ServerResponse, statusCode: number, a?: unknown, b?: unknown) {
+    return typeof a === 'string'
+      ? base.call(this, statusCode, a, withSecurity(this, b) as OutgoingHttpHeaders)
+      : base.call(this, statusCode, withSecurity(this, a) as OutgoingHttpHeaders);
+  } as ServerResponse['writeHead'];
+  return EdgeHttp1Response as unknown as typeof ServerResponse;
 }
 
 /**

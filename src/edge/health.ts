@@ -18,10 +18,8 @@ export function answerHealth(path: string, req: EdgeRequest, res: EdgeResponse, 
   if (path !== HEALTH_PATH && path !== READY_PATH) return false;
   const ok = path === HEALTH_PATH || readiness.ready;
   const body = ok ? 'ok\n' : 'draining\n';
-  res.statusCode = ok ? 200 : 503;
-  res.setHeader('content-type', 'text/plain; charset=utf-8');
-  res.setHeader('cache-control', 'no-store');
-  res.setHeader('content-length', Buffer.byteLength(body));
+  // All headers in writeHead: Node's fast header path when nothing was set before.
+  res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
   if (req.method === 'HEAD') res.end();
   else res.end(body);
   return true;

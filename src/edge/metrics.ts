@@ -13,16 +13,34 @@ const HANDSHAKE_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
 /** Expiry thresholds (days) of the certificate gauge. */
 const EXPIRY_DAYS = [1, 7, 14, 30];
 
+/** One series of a {@link Counter}: resolve it once with `child(labels)`, then `inc()` is an addition. */
+export class CounterSeries {
+  value = 0;
+  constructor(readonly labels: LabelValues) {}
+
+  inc(by = 1): void {
+    this.value += by;
+  }
+}
+
 /** A Prometheus counter with fixed label names (exposition format 0.0.4). */
 class Counter {
-  private readonly series = new Map<string, { labels: LabelValues; value: number }>();
+  private readonly series = new Map<string, CounterSeries>();
   constructor(readonly name: string, readonly help: string, readonly labelNames: readonly string[]) {}
 
   inc(labels: LabelValues, by = 1): void {
+    this.child(labels).inc(by);
+  }
+
+  /** The series of `labels`, created at zero on first use (so hot paths keep it and skip the lookup). */
+  child(labels: LabelValues): CounterSeries {
     const key = labels.join('\u0000');
-    const s = this.series.get(key);
-    if (s) s.value += by;
-    else this.series.set(key, { labels, value: by });
+    let s = this.series.get(key);
+    if (!s) {
+      s = new CounterSeries(labels);
+      this.series.set(key, s);
+    }
+    return s;
   }
 
   value(labels: LabelValues): number {
@@ -35,23 +53,47 @@ class Counter {
   }
 }
 
+/** One series of a {@link Histogram}: resolve it once with `child(labels)`, then `observe()` touches no map. */
+export class HistogramSeries {
+  /** Per-bucket counts, made cumulative at render time (one increment per observation). */
+  readonly counts: number[];
+  sum = 0;
+  count = 0;
+  constructor(readonly labels: LabelValues, private readonly buckets: readonly number[]) {
+    this.counts = buckets.map(() => 0);
+  }
+
+  observe(seconds: number): void {
+    const buckets = this.buckets;
+    for (let i = 0; i < buckets.length; i++) {
+      if (seconds <= buckets[i]!) {
+        this.counts[i]! += 1;
+        break;
+      }
+    }
+    this.sum += seconds;
+    this.count += 1;
+  }
+}
+
 /** A Prometheus histogram with fixed buckets (upper bounds in seconds) and label names. */
 class Histogram {
-  private readonly series = new Map<string, { labels: LabelValues; counts: number[]; sum: number; count: number }>();
+  private readonly series = new Map<string, HistogramSeries>();
   constructor(readonly name: string, readonly help: string, readonly labelNames: readonly string[], private readonly buckets: readonly number[]) {}
 
   observe(labels: LabelValues, seconds: number): void {
+    this.child(labels).observe(seconds);
+  }
+
+  /** The series of `labels`, created empty on first use (so hot paths keep it and skip the lookup). */
+  child(labels: LabelValues): HistogramSeries {
     const key = labels.join('\u0000');
     let s = this.series.get(key);
     if (!s) {
-      s = { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 };
+      s = new HistogramSeries(labels, this.buckets);
       this.series.set(key, s);
     }
-    // Per-bucket counts, made cumulative at render time (one increment per observation).
-    const i = this.buckets.findIndex((b) => seconds <= b);
-    if (i >= 0) s.counts[i]! += 1;
-    s.sum += seconds;
-    s.count += 1;
+    return s;
   }
 
   render(out: string[]): void {

@@ -44,8 +44,16 @@ export type Admission = 'ok' | 'flood';
 export class ConnectionGuard {
   private readonly perAddress = new Map<string, number>();
   private openCount = 0;
+  /**
+   * One `close` listener shared by every admitted socket (no closure per connection). The
+   * address is read back from the socket: `net.Socket` keeps the peer name it returned once.
+   */
+  private readonly onClose: (this: Socket) => void;
 
-  constructor(private readonly maxPerAddress: number) {}
+  constructor(private readonly maxPerAddress: number) {
+    const guard = this;
+    this.onClose = function onGuardedSocketClose(this: Socket) { guard.release(this.remoteAddress ?? ''); };
+  }
 
   /** Registers a newly accepted socket (released when it closes) and judges it. */
   admit(socket: Socket): Admission {
@@ -53,7 +61,7 @@ export class ConnectionGuard {
     const n = (this.perAddress.get(address) ?? 0) + 1;
     this.perAddress.set(address, n);
     this.openCount += 1;
-    socket.once('close', () => this.release(address));
+    socket.on('close', this.onClose);
     return n > 2 * this.maxPerAddress ? 'flood' : 'ok';
   }
 

@@ -26,10 +26,8 @@ export function sendError(req: EdgeRequest, res: EdgeResponse, err: unknown): vo
     return;
   }
   const body = JSON.stringify({ error: { code: e.code, message: e.message } });
-  res.statusCode = e.httpStatus;
-  res.setHeader('content-type', 'application/json; charset=utf-8');
-  res.setHeader('cache-control', 'no-store');
-  res.setHeader('content-length', Buffer.byteLength(body));
+  // Headers set before (e.g. Retry-After) are kept: writeHead merges them.
+  res.writeHead(e.httpStatus, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
   if (req.method === 'HEAD') res.end();
   else res.end(body);
 }
