@@ -172,7 +172,9 @@ describe('control plane', () => {
     const doc = openApiDocument() as { paths: Record<string, Record<string, unknown>> };
     const inDoc = Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`)).sort();
     const routes = adminRoutes({ control: f.control, store: f.store, clock: f.clock })
-      .map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, '{$1}')}`).concat('GET /api/v1/openapi.json').sort();
+      .map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, '{$1}')}`)
+      // The live tail is served by the app's stream wrapper (src/app/event-stream-route.ts), not the JSON router.
+      .concat('GET /api/v1/openapi.json', 'GET /api/v1/workspaces/{ws}/sources/{id}/events/stream').sort();
     assert.deepEqual(inDoc, routes);
     const r = await f.call('GET', '/api/v1/openapi.json', undefined, 'no-token-needed');
     assert.equal(r.status, 200);

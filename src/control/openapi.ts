@@ -64,6 +64,7 @@ export function openApiDocument(): Json {
         }),
       },
       [`${base}/sources/{id}/events`]: { get: op('Recent stored events of a source', { params: [WS, ID('source id'), LIMIT, queryParam('before', 'page before this sequence number', { type: 'integer' })], ok: [200, 'Object'] }) },
+      [`${base}/sources/{id}/events/stream`]: { get: { ...op('Live tail of stored events (Server-Sent Events: one `event` per stored event with status and reason, heartbeats)', { params: [WS, ID('source id')] }), responses: { 200: { description: 'an event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, 401: { $ref: '#/components/responses/Error' }, 403: { $ref: '#/components/responses/Error' }, 404: { $ref: '#/components/responses/Error' }, 429: { $ref: '#/components/responses/Error' } } } },
       [`${base}/custom-domains`]: {
         post: op('Request a custom domain (the request form)', { params: [WS], body: 'DomainRequest', ok: [201, 'CustomDomain'], errors: [400, 409, 422] }),
         get: op('List custom domains', { params: [WS], ok: [200, 'Object'] }),
