@@ -133,6 +133,20 @@ describe('admin API', () => {
     assert.match(r.json.error.message, /proxy/);
   });
 
+  test('answers 400 naming an unknown or misspelt body field instead of ignoring it', async () => {
+    const ws = await newWorkspace();
+    for (const [path, body, field] of [
+      [`/api/v1/workspaces/${ws}/sources`, { name: 'S', type: 'node', writeKey: 'chosen' }, 'writeKey'],
+      [`/api/v1/workspaces/${ws}/sources`, { name: 'S', type: 'node', enabled: 'no' }, 'enabled'],
+      ['/api/v1/workspaces', { name: 'W', plna: 'business' }, 'plna'],
+    ] as const) {
+      const r = await call('POST', path, body);
+      assert.equal(r.status, 400, field);
+      assert.equal(r.json.error.code, 'ERR_CONTROL_INVALID_INPUT');
+      assert.match(r.json.error.message, new RegExp(`unknown field "${field}"`));
+    }
+  });
+
   test('answers 400 for invalid JSON and 404 for unknown workspaces and routes', async () => {
     assert.equal((await call('POST', '/api/v1/workspaces', '{"name":')).json.error.code, 'ERR_CONTROL_INVALID_JSON');
     assert.equal((await call('GET', '/api/v1/workspaces/ws_nope')).status, 404);

@@ -51,6 +51,7 @@ const OPENAPI_PATH = '/api/v1/openapi.json';
  */
 export function createAdminHandler(deps: AdminApiDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const routes = adminRoutes(deps).map(compile);
+  const bodyFields = documentedBodyFields();
   return (req, res) => {
     handle(req, res).catch((err: unknown) => sendError(res, err, deps.logger));
   };
@@ -72,6 +73,7 @@ export function createAdminHandler(deps: AdminApiDeps): (req: IncomingMessage, r
     const params = Object.fromEntries(route.keys.map((k, i) => [k, decodeURIComponent(m[i + 1]!)]));
     authorize(who, route.scope === 'operator' ? undefined : params.ws);
     const body = req.method === 'POST' ? await readJson(req) : {};
+    assertKnownFields(bodyFields, route, body);
     const out = await route.handler(params, body, url, who);
     if (route.action) await audit(route, params, body, out.body, who);
     send(res, out.status, out.body);
@@ -81,6 +83,32 @@ export function createAdminHandler(deps: AdminApiDeps): (req: IncomingMessage, r
     const outId = typeof out === 'object' && out !== null && typeof (out as { id?: unknown }).id === 'string' ? (out as { id: string }).id : null;
     const detail: Record<string, unknown> = { ...params, ...redact(body) };
     await deps.store.audit.append({ at: deps.clock.now(), actor: actorOf(who), workspaceId: params.ws ?? outId, action: route.action!, target: params.id ?? outId, detail });
+  }
+}
+
+/**
+ * The fields each route's request body may carry, read from the OpenAPI document's request
+ * schemas (`METHOD /path/{param}` → names), so the document is the one definition of the input.
+ */
+function documentedBodyFields(): Map<string, readonly string[]> {
+  const doc = openApiDocument() as { paths: Record<string, Record<string, { requestBody?: { content: { 'application/json': { schema: { $ref: string } } } } }>>; components: { schemas: Record<string, { properties?: Record<string, unknown> }> } };
+  const fields = new Map<string, readonly string[]>();
+  for (const [path, ops] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(ops)) {
+      const ref = op.requestBody?.content['application/json'].schema.$ref;
+      if (ref) fields.set(`${method.toUpperCase()} ${path}`, Object.keys(doc.components.schemas[ref.split('/').pop()!]?.properties ?? {}));
+    }
+  }
+  return fields;
+}
+
+/** Refuses a body field the route does not know (a misspelt field must not be silently ignored). */
+function assertKnownFields(fields: Map<string, readonly string[]>, route: AdminRoute, body: Record<string, unknown>): void {
+  const allowed = fields.get(`${route.method} ${route.path.replace(/:(\w+)/g, '{$1}')}`);
+  if (!allowed) return;
+  const unknown = Object.keys(body).find((k) => !allowed.includes(k));
+  if (unknown !== undefined) {
+    throw new AppError(ControlErrors.INVALID_INPUT, `unknown field "${unknown}"; this request accepts ${allowed.map((f) => `"${f}"`).join(', ')}`);
   }
 }
 
