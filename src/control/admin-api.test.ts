@@ -152,6 +152,9 @@ describe('admin API', () => {
     assert.equal((await call('GET', '/api/v1/workspaces/ws_nope')).status, 404);
     assert.equal((await call('GET', '/api/v1/nothing')).status, 404);
     assert.equal((await call('PUT', '/api/v1/workspaces')).status, 405);
+    assert.equal((await call('DELETE', '/api/v1/openapi.json')).status, 405);
+    const head = await fetch(`${base}/api/v1/workspaces/ws_nope`, { method: 'HEAD', headers: { authorization: 'Bearer op-token' } });
+    assert.equal(head.status, 404, 'HEAD is answered like GET');
   });
 
   test('a removed domain frees its name and its sources', async () => {

@@ -60,13 +60,19 @@ export function createAdminHandler(deps: AdminApiDeps): (req: IncomingMessage, r
     const url = new URL(req.url ?? '/', 'http://admin.invalid');
     const path = url.pathname.replace(/\/{2,}/g, '/').replace(/(.)\/$/, '$1');
     if (path === '/healthz') return send(res, 200, { ok: true });
-    if (path === OPENAPI_PATH && req.method === 'GET') return send(res, 200, openApiDocument());
+    // HEAD is GET without a body (RFC 9110 §9.3.2); Node drops the body of a HEAD response itself.
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
+    if (path === OPENAPI_PATH) {
+      if (method === 'GET') return send(res, 200, openApiDocument());
+      res.setHeader('Allow', 'GET, HEAD');
+      throw new AppError(ControlErrors.METHOD_NOT_ALLOWED, `${req.method} is not allowed on ${path}`);
+    }
     const who = await authenticate(req.headers.authorization, deps.adminToken, deps.store);
     const matches = routes.filter((r) => r.pattern.test(path));
     if (matches.length === 0) throw new AppError(ControlErrors.NOT_FOUND, `no route ${path}`);
-    const route = matches.find((r) => r.method === req.method);
+    const route = matches.find((r) => r.method === method);
     if (!route) {
-      res.setHeader('Allow', matches.map((r) => r.method).join(', '));
+      res.setHeader('Allow', matches.flatMap((r) => (r.method === 'GET' ? ['GET', 'HEAD'] : [r.method])).join(', '));
       throw new AppError(ControlErrors.METHOD_NOT_ALLOWED, `${req.method} is not allowed on ${path}`);
     }
     const m = route.pattern.exec(path)!;
