@@ -5,3 +5,4 @@ export * from './events.ts';
 export * from './hostname.ts';
 export * from './model.ts';
 export * from './app-events.ts';
+export * from './http-types.ts';

@@ -1,34 +1,3 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import type { HostScope } from '../core/index.ts';
-
-/** A request from `node:http` or from the `node:http2` compatibility API. */
-export type NodeRequest = IncomingMessage | Http2ServerRequest;
-/** A response from `node:http` or from the `node:http2` compatibility API. */
-export type NodeResponse = ServerResponse | Http2ServerResponse;
-
-/**
- * A request handler the HTTPS edge calls after routing by Host, with the host pair the request
- * arrived on. It never throws and never rejects: every outcome is a response.
- */
-export type HostHandler = (req: NodeRequest, res: NodeResponse, scope: HostScope) => void;
-
-/** The part of both response flavours the Tracking API writes to (one shape, so calls type-check). */
-export interface ResponseWriter {
-  statusCode: number;
-  readonly headersSent: boolean;
-  setHeader(name: string, value: string | number | readonly string[]): unknown;
-  end(): unknown;
-  end(data: Buffer | string): unknown;
-}
-
-/** The pino-like logger the Tracking API writes to: structured fields first, then the message. */
-export interface Logger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-  debug(obj: object, msg?: string): void;
-}
-
-/** A logger that drops everything; the default when none is injected. */
-export const silentLogger: Logger = { info() {}, warn() {}, error() {}, debug() {} };
+// The handler contract shared with the CDN lives in core.
+export type { HostHandler, Logger, NodeRequest, NodeResponse, ResponseWriter } from '../core/http-types.ts';
+export { silentLogger } from '../core/http-types.ts';
