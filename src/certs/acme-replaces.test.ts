@@ -6,7 +6,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { AddressInfo } from 'node:net';
 import { createTestCa, httpsGet, issueTestLeaf, missingBinaries, type Pebble } from '../../test/peers/index.ts';
 import { ariCertId, createAcmeIssuer, type AcmeProblem, type Issuer } from './index.ts';
-import { host, MemoryAccountStore, pebbleFixture, rejection, type PebbleFixture } from './test-support.ts';
+import { host, MemoryAccountStore, pebbleFixture, type PebbleFixture } from './test-support.ts';
 
 const PEBBLE_MISSING = missingBinaries(['pebble']);
 

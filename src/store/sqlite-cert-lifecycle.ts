@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
-import type { CertificateStatus, Hostname, StoredCertificate } from '../core/index.ts';
+import type { CertificateStatus, StoredCertificate } from '../core/index.ts';
+import { toCert, type CertRow } from './sqlite-cert-row.ts';
 
 /** A certificate failure as stored: the catalogue code, the domain reason code and the CA's words. */
 export interface CertFailureRecord {
@@ -227,11 +228,6 @@ interface OrderRow {
   id: string; domain_id: string; names_key: string; directory_url: string; purpose: string; replaces: string | null; order_url: string | null;
   key_sealed: string | null; status: string; error_code: string | null; certificate_id: string | null; created_at: number; finished_at: number | null;
 }
-interface CertRow {
-  id: string; domain_id: string; names_json: string; status: string; issuer_kind: string; issuer: string; directory_url: string | null;
-  serial_hex: string; not_before: number; not_after: number; cert_pem: string; chain_pem: string; key_sealed: string; created_at: number;
-}
-
 function toRenewal(r: RenewalRow): RenewalSchedule {
   return {
     domainId: r.domain_id, certificateId: r.certificate_id, renewAt: r.renew_at, basis: r.basis as RenewalSchedule['basis'],
@@ -248,11 +244,3 @@ function toOrder(r: OrderRow): AcmeOrderRecord {
   };
 }
 
-function toCert(r: CertRow): StoredCertificate {
-  return {
-    id: r.id, domainId: r.domain_id, names: JSON.parse(r.names_json) as Hostname[], status: r.status as CertificateStatus,
-    issuerKind: r.issuer_kind === 'acme' ? 'acme' : 'local', issuer: r.issuer, directoryUrl: r.directory_url,
-    serialHex: r.serial_hex, notBefore: r.not_before, notAfter: r.not_after, certPem: r.cert_pem, chainPem: r.chain_pem,
-    keySealed: r.key_sealed, createdAt: r.created_at,
-  };
-}

@@ -12,6 +12,7 @@ import { sqliteControlRepos } from './sqlite-control-repos.ts';
 import type {
   AcmeAccountRepo, CertificateRepo, ChallengeRepo, DomainRepo, SourceRepo, Store, StoreConflict, WorkspaceRepo,
 } from './types.ts';
+import { toCert, type CertRow } from './sqlite-cert-row.ts';
 
 const TERMINAL: readonly DomainStateKind[] = ['removed', 'replaced'];
 
@@ -262,11 +263,6 @@ interface DomainRow {
   version: number; zone_serial: number; next_check_at: number | null; check_attempts: number; created_at: number; updated_at: number;
 }
 interface HistRow { at: number; from_kind: string | null; to_kind: string; reason: string; message: string }
-interface CertRow {
-  id: string; domain_id: string; names_json: string; status: string; issuer_kind: string; issuer: string; directory_url: string | null;
-  serial_hex: string; not_before: number; not_after: number; cert_pem: string; chain_pem: string; key_sealed: string; created_at: number;
-}
-
 function toSource(r: SrcRow): Source {
   return { id: r.id, workspaceId: r.workspace_id, name: r.name, type: r.type, writeKey: r.write_key, enabled: r.enabled === 1, createdAt: r.created_at };
 }
@@ -282,11 +278,3 @@ function toDomain(db: Database, r: DomainRow): CustomDomain {
   };
 }
 
-function toCert(r: CertRow): StoredCertificate {
-  return {
-    id: r.id, domainId: r.domain_id, names: JSON.parse(r.names_json) as Hostname[], status: r.status as CertificateStatus,
-    issuerKind: r.issuer_kind === 'acme' ? 'acme' : 'local', issuer: r.issuer, directoryUrl: r.directory_url,
-    serialHex: r.serial_hex, notBefore: r.not_before, notAfter: r.not_after, certPem: r.cert_pem, chainPem: r.chain_pem,
-    keySealed: r.key_sealed, createdAt: r.created_at,
-  };
-}
