@@ -11,7 +11,7 @@
  * `RESULT` lines (ratio, events/s, p50/p99 latency, and server CPU per request from /proc, which
  * background load disturbs less than rates do).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -128,9 +128,24 @@ async function runBare(certPem: string, keyPem: string): Promise<void> {
   server.listen(0, '127.0.0.1', () => process.stdout.write(`READY ${(server.address() as AddressInfo).port}\n`));
 }
 
+/**
+ * CPU pinning: with taskset and at least two CPUs, every server (bare and firstparty, all threads)
+ * runs on CPU 0 and every load generator on CPU 1, so the figures measure one server core each
+ * instead of the contention between client and server. `BENCH_PIN=0` turns it off.
+ */
+const PIN = process.env['BENCH_PIN'] !== '0' && availableParallelism() >= 2 && spawnSync('taskset', ['-V']).status === 0;
+const SERVER_CPU = '0';
+const LOAD_CPU = '1';
+
+/** Runs `execPath args` pinned to `cpu` when pinning is on. */
+function spawnPinned(cpu: string, args: string[]) {
+  return PIN ? spawn('taskset', ['-c', cpu, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
+    : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
 /** Runs this file in a child process with a mode and JSON argument; resolves to its last stdout line's JSON. */
 function child(mode: string, arg: unknown, onReady?: (line: string) => void): { done: Promise<string>; pid: number | undefined } {
-  const p = spawn(process.execPath, ['--import', 'tsx', SELF, mode, JSON.stringify(arg)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const p = spawnPinned(mode === 'load' ? LOAD_CPU : SERVER_CPU, ['--import', 'tsx', SELF, mode, JSON.stringify(arg)]);
   let out = '';
   const done = new Promise<string>((resolve, reject) => {
     p.stdout!.on('data', (c: Buffer) => {
@@ -180,10 +195,13 @@ async function main(): Promise<void> {
   });
   const dataDir = await mkdtemp(join(tmpdir(), 'fp-bench-'));
   try {
+    process.stdout.write(PIN ? `# servers pinned to CPU ${SERVER_CPU}, load generators to CPU ${LOAD_CPU}\n` : '# no CPU pinning (taskset missing, one CPU, or BENCH_PIN=0)\n');
     const fp = await startChildFirstparty({
       FIRSTPARTY_DATA_DIR: dataDir, FIRSTPARTY_ADMIN_LISTEN: '127.0.0.1:0', FIRSTPARTY_EDGE_LISTEN: '127.0.0.1:0',
       FIRSTPARTY_DNS_LISTEN: `127.0.0.1:${await freePort()}`, FIRSTPARTY_RESOLVER: '127.0.0.1:53', FIRSTPARTY_INGEST_RATE_LIMIT: '0', FIRSTPARTY_LOG_LEVEL: 'error',
     });
+    // Every thread of the running server (threads started later inherit the mask).
+    if (PIN) spawnSync('taskset', ['-a', '-cp', SERVER_CPU, String(fp.pid)]);
     try {
       const adminPost = async (path: string, b: unknown) => (await (await fetch(fp.info.adminUrl + path, {
         method: 'POST', headers: { authorization: `Bearer ${fp.info.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify(b),
