@@ -6,10 +6,10 @@
 # or reconfigures a system service; a running nsd/unbound service is only reported.
 set -euo pipefail
 
-PACKAGES=(pebble nsd unbound chromium libnss3-tools bind9-dnsutils knot-dnsutils openssl ca-certificates)
+PACKAGES=(pebble nsd unbound chromium libnss3-tools bind9-dnsutils knot-dnsutils openssl ca-certificates curl)
 
 # Binaries the tests need; pebble-challtestsrv is optional (reported, never required).
-REQUIRED=(pebble nsd unbound chromium certutil dig kdig openssl)
+REQUIRED=(pebble nsd unbound chromium certutil dig kdig openssl curl)
 OPTIONAL=(pebble-challtestsrv)
 
 have() {
