@@ -6,12 +6,10 @@ import pino, { type Logger } from 'pino';
 import { AppError, EventBus, systemClock, type AppEventMap, type Clock, type Hostname } from '../core/index.ts';
 import type { Config } from '../config/index.ts';
 import { openSqliteStore, type Store } from '../store/index.ts';
-import { DnsServer, Notifier, parseTsigKey, renderDnsPrometheus, ZoneTable } from '../dns/index.ts';
+import { renderDnsPrometheus } from '../dns/index.ts';
 import { createAcmeIssuer, createLocalCaIssuer, loadKeyCipher, resealSecrets, type Issuer } from '../certs/index.ts';
 import { createDelegationChecker } from '../delegation/index.ts';
-import { CertCache, createMetricsHook, EdgeServer, HostRouter, PlainHttpServer } from '../edge/index.ts';
-import { createCdnHandler, loadAnalyticsBundle } from '../cdn/index.ts';
-import { createEventTail, createIngestHandler } from '../ingest/index.ts';
+import { CertCache, createMetricsHook, HostRouter } from '../edge/index.ts';
 import {
   createAdminHandler, createControl, createDiagnoser, createResolverDns, DomainWorker, SourceDirectory, WebhookDispatcher, type Control,
 } from '../control/index.ts';
@@ -21,7 +19,8 @@ import type { HandoverSource, SuccessorStart } from './handover.ts';
 import { CertMetrics } from './cert-metrics.ts';
 import { EdgeSync } from './edge-sync.ts';
 import { withEventStream } from './event-stream-route.ts';
-import { ZoneSync } from './zone-sync.ts';
+import { startDnsRole } from './dns-role.ts';
+import { startEdgeRole } from './edge-role.ts';
 
 /** A running firstparty process (all roles), as returned by {@link startFirstparty}. */
 export interface Running {
@@ -79,31 +78,8 @@ export async function startFirstparty(config: Config, opts: StartOptions = {}): 
     const { token: adminToken } = resolveAdminToken(config.adminToken, config.dataDir);
     const localCa = await createLocalCaIssuer({ dataDir: config.dataDir, logger });
 
-    const table = new ZoneTable();
-    const zones = new ZoneSync({ store, table, events, now: () => clock.now(), removalGraceMs: config.removalGraceMs, settings: {
-      nameservers: config.dns.nameservers, hostmaster: config.dns.hostmaster, edgeIPv4: config.edge.ipv4, edgeIPv6: config.edge.ipv6,
-      caaIssuers: config.acme.caaIdentities,
-    } });
-    await zones.start();
-    const tsigKey = config.dns.tsigKey ? parseTsigKey(`${config.dns.tsigKey.name}:${config.dns.tsigKey.secretBase64}`) : undefined;
     const successor = opts.successor;
-    const dnsListen = successor ? successor.listeners.dns : config.dns.listen;
-    const dns = new DnsServer({
-      table, listen: dnsListen, logger,
-      transfer: { allow: config.dns.axfrAllow, tsigKeys: tsigKey ? [tsigKey] : [] },
-      rrl: { responsesPerSecond: config.dns.rrlResponsesPerSecond },
-    });
-    // A successor binds DNS only once its predecessor has released the ports (below).
-    if (!successor) await dns.start();
-    closers.push(() => dns.close());
-    const dnsAddresses = successor ? [...dnsListen] : dns.addresses();
-    if (config.dns.secondaries.length > 0) {
-      // RFC 1996: every serial change is announced; at start every zone once, as secondaries may be behind.
-      const notifier = new Notifier({ table, secondaries: config.dns.secondaries, logger, ...(tsigKey ? { tsigKey } : {}) });
-      await notifier.start();
-      closers.push(() => notifier.close());
-      for (const apex of table.apexes()) notifier.announce(table.getZone(apex)!);
-    }
+    const { zones, dns, addresses: dnsAddresses } = await startDnsRole({ config, store, events, clock, logger, successor, closers });
 
     const acmeIssuer = (directoryUrl: string): Issuer => createAcmeIssuer({
       directoryUrl, accounts: acmeAccounts(store, cipher), dns01: zones, logger,
@@ -137,30 +113,7 @@ export async function startFirstparty(config: Config, opts: StartOptions = {}): 
     const router = new HostRouter();
     await new EdgeSync({ store, certs, router, cipher, events, removalGraceMs: config.removalGraceMs }).start();
     await installDefaultHosts(config, localCa, certs, router);
-    const bundle = await loadAnalyticsBundle();
-    const tail = createEventTail();
-    const api = createIngestHandler({ sources, log: store.events, clock, logger, onStored: (e) => tail.publish(e) },
-      { trustedProxies: config.trustedProxies, ...config.ingest });
-    const limits = { maxConnectionsPerAddress: config.edge.maxConnectionsPerAddress, requestTimeoutMs: config.edge.requestTimeoutMs };
-    const edge = new EdgeServer({
-      certs, router, listen: config.edge.listen, logger, limits, api,
-      cdn: createCdnHandler({ sources, bundle, logger }),
-      logClientAddress: config.edge.logClientAddress,
-      ...(config.edge.accessLog ? { accessLog: logger.child({ component: 'edge-access' }) } : {}),
-      ...(config.edge.noSniHost ? { fallbackHost: config.edge.noSniHost } : {}),
-    });
-    await edge.start(successor?.listeners.edge ? { handle: successor.listeners.edge } : undefined);
-    closers.push(() => edge.close());
-    let plain: PlainHttpServer | null = null;
-    if (config.edge.httpListen) {
-      plain = new PlainHttpServer({
-        router, api, listen: config.edge.httpListen, limits, allowPlainHttpApi: config.edge.plainHttpApi, httpsPort: config.edge.publicHttpsPort,
-      });
-      await plain.start(successor?.listeners.http ? { handle: successor.listeners.http } : undefined);
-      closers.push(() => plain!.close());
-    } else {
-      successor?.listeners.http?.close();
-    }
+    const { edge, plain, tail } = await startEdgeRole({ config, store, clock, logger, sources, certs, router, successor, closers });
 
     const adminHandler = withEventStream(createAdminHandler({ control, store, clock, adminToken, logger, allowPrivateWebhookTargets: config.webhookAllowPrivate }), { control, store, adminToken, tail });
     const metrics = createMetricsHook({ render: () => edge.metrics.render() + renderDnsPrometheus(dns.metrics()) + certMetrics.render() });
