@@ -85,7 +85,7 @@ class BodyCollector {
   private readonly onEnd = (): void => {
     this.ended = true;
     if (this.settled) return;
-    if (this.coding === 'identity') return this.settle({ ok: true, body: Buffer.concat(this.parts, this.decodedBytes) });
+    if (this.coding === 'identity') return this.settle({ ok: true, body: joined(this.parts, this.decodedBytes) });
     if (this.decoder === undefined) this.sniffDeflate(Buffer.alloc(0), true);
     this.decoder?.end();
   };
@@ -113,7 +113,7 @@ class BodyCollector {
   private attach(decoder: Decoder): void {
     this.decoder = decoder;
     decoder.on('data', (out: Buffer) => this.accept(out));
-    decoder.on('end', () => this.settle({ ok: true, body: Buffer.concat(this.parts, this.decodedBytes) }));
+    decoder.on('end', () => this.settle({ ok: true, body: joined(this.parts, this.decodedBytes) }));
     decoder.on('error', () => this.settle({ ok: false, problem: 'bad_encoding' }));
   }
 
@@ -139,4 +139,9 @@ class BodyCollector {
     this.parts.length = 0;
     this.resolve(result);
   }
+}
+
+/** The body from its parts; a body that arrived in one part is returned without a copy. */
+function joined(parts: readonly Buffer[], bytes: number): Buffer {
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts, bytes);
 }

@@ -120,3 +120,25 @@ test('does not let a __proto__ key change the prototype of the stored payload', 
   assert.equal((e.payload as { polluted?: boolean }).polluted, undefined);
   assert.equal(({} as { polluted?: boolean }).polluted, undefined);
 });
+
+test('keeps a canonical ISO timestamp exactly as Date re-formatting would, and still rolls over 02-30 and 24:00', () => {
+  const cases: Array<[string, string]> = [
+    ['2026-01-01T12:00:00.000Z', '2026-01-01T12:00:00.000Z'],
+    ['0000-01-01T00:00:00.000Z', '0000-01-01T00:00:00.000Z'],
+    ['2026-02-30T00:00:00.000Z', '2026-03-02T00:00:00.000Z'],
+    ['2026-01-01T24:00:00.000Z', '2026-01-02T00:00:00.000Z'],
+    ['2024-02-29T23:59:59.999Z', '2024-02-29T23:59:59.999Z'],
+  ];
+  for (const [given, expected] of cases) {
+    const e = normaliseEvent({ userId: 'u', timestamp: given }, 'identify', facts);
+    assert.equal(e.payload.timestamp, expected, given);
+    assert.equal(e.payload.originalTimestamp, given);
+  }
+  // Every canonical-looking value agrees with the Date round trip.
+  for (let i = 0; i < 2000; i++) {
+    const ms = Math.floor(Math.random() * 8e12) - 4e12;
+    const iso = new Date(ms).toISOString();
+    if (iso.length !== 24) continue;
+    assert.equal(normaliseEvent({ userId: 'u', timestamp: iso }, 'identify', facts).payload.timestamp, iso);
+  }
+});

@@ -39,7 +39,7 @@ export interface RequestFacts {
 export function normaliseEvent(raw: unknown, pathType: EventType | undefined, facts: RequestFacts, forced?: RejectReason): StoredEvent {
   if (!isJsonObject(raw)) return rejectedValue(raw, facts, forced ?? 'invalid_event');
   // One fresh copy (without writeKey) that becomes the payload; `raw` keeps the values as sent.
-  const { writeKey: _writeKey, ...payload } = raw;
+  const payload = Object.hasOwn(raw, 'writeKey') ? withoutWriteKey(raw) : { ...raw };
   const type = pathType ?? (isEventType(raw.type) ? raw.type : undefined);
   const mid = messageIdOf(raw.messageId);
   if (type !== undefined) payload.type = type;
@@ -79,6 +79,11 @@ function rejectedValue(raw: unknown, facts: RequestFacts, reason: RejectReason):
     sourceId: facts.sourceId, messageId: randomUUID(), type: 'unknown', status: 'rejected', reason,
     receivedAt: facts.receivedAt, payload: { value: raw ?? null },
   };
+}
+
+function withoutWriteKey(raw: JsonObject): JsonObject {
+  const { writeKey: _writeKey, ...rest } = raw;
+  return rest;
 }
 
 function typeProblem(given: unknown, pathType: EventType | undefined): RejectReason | null {
@@ -135,6 +140,13 @@ function parseTime(v: unknown): number {
   return typeof v === 'string' ? Date.parse(v) : Number.NaN;
 }
 
+/**
+ * ISO-8601 UTC timestamps that `new Date(Date.parse(s)).toISOString()` returns unchanged: the
+ * exact `YYYY-MM-DDTHH:mm:ss.sssZ` form with in-range fields. Days past 28 and hour 24 are
+ * left out, since `Date.parse` rolls `02-30` or `24:00` over into the next month or day.
+ */
+const CANONICAL_ISO = /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
+
 /** Sets `receivedAt`, `sentAt`, `originalTimestamp` and `timestamp` on `payload`, in that order. */
 function addTimestamps(payload: JsonObject, clientTs: unknown, sentAt: unknown, receivedAt: number): void {
   const received = receivedIso(receivedAt);
@@ -145,8 +157,13 @@ function addTimestamps(payload: JsonObject, clientTs: unknown, sentAt: unknown, 
     return;
   }
   payload.originalTimestamp = clientTs;
-  const original = parseTime(clientTs);
   const sent = parseTime(sentAt);
+  // Without a usable `sentAt` the timestamp is the client's, re-formatted: a canonical one is kept as is.
+  if (Number.isNaN(sent) && typeof clientTs === 'string' && CANONICAL_ISO.test(clientTs)) {
+    payload.timestamp = clientTs;
+    return;
+  }
+  const original = parseTime(clientTs);
   const corrected = Number.isNaN(sent) ? original : receivedAt - (sent - original);
   payload.timestamp = toIso(corrected) ?? toIso(original) ?? received;
 }

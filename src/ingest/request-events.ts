@@ -26,7 +26,7 @@ export function singleEvent(body: JsonObject, bodyBytes: number, type: EventType
   const event = normaliseEvent(body, type, facts);
   const payloadJson = serialise(event.payload);
   if (payloadJson === null) throw new AppError(IngestErrors.EVENT_TOO_DEEP);
-  return { ...event, payloadJson };
+  return withPayloadJson(event, payloadJson);
 }
 
 /**
@@ -52,7 +52,7 @@ export function batchEvents(body: JsonObject, bodyBytes: number, facts: BaseFact
       const size = jsonBytes(item);
       if (size > limits.maxEventBytes) return rejectedSummary(item, full, 'event_too_large', size);
     }
-    return { ...event, payloadJson };
+    return withPayloadJson(event, payloadJson);
   });
 }
 
@@ -99,8 +99,13 @@ function serialise(v: unknown): string | null {
 /** Attaches the stored JSON to an event, or replaces a too-deep one by its rejected summary. */
 function withJson(event: StoredEvent, raw: unknown, facts: RequestFacts): StoredEvent {
   const payloadJson = serialise(event.payload);
-  if (payloadJson !== null) return { ...event, payloadJson };
+  if (payloadJson !== null) return withPayloadJson(event, payloadJson);
   return isJsonObject(raw) ? rejectedSummary(raw, facts, 'event_too_deep', 0) : { ...event, status: 'rejected', reason: 'event_too_deep', payload: {} };
+}
+
+/** `event` with its stored JSON, built as one literal (same shape for every event). */
+function withPayloadJson(e: StoredEvent, payloadJson: string): StoredEvent {
+  return { sourceId: e.sourceId, messageId: e.messageId, type: e.type, status: e.status, reason: e.reason, receivedAt: e.receivedAt, payload: e.payload, payloadJson };
 }
 
 function jsonBytes(v: unknown): number {

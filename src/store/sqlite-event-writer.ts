@@ -55,6 +55,9 @@ export function createEventWriter(db: Database): (group: readonly EventRows[]) =
   const chunkValues = CHUNK_ROWS * ROW_WIDTH;
   const writeOne = (rows: EventRows): AppendCounts => {
     const n = rows.length / ROW_WIDTH;
+    // A one-event append, or one of exactly one chunk, binds its rows without a copy.
+    if (rows.length === ROW_WIDTH) return counts(one.run(rows).changes, 1);
+    if (rows.length === chunkValues) return counts(chunk.run(rows).changes, CHUNK_ROWS);
     let stored = 0;
     let i = 0;
     for (; i + chunkValues <= rows.length; i += chunkValues) stored += chunk.run(rows.slice(i, i + chunkValues)).changes;
@@ -62,6 +65,10 @@ export function createEventWriter(db: Database): (group: readonly EventRows[]) =
     return { stored, duplicates: n - stored };
   };
   return db.transaction((group: readonly EventRows[]) => group.map(writeOne));
+}
+
+function counts(stored: number, n: number): AppendCounts {
+  return { stored, duplicates: n - stored };
 }
 
 /**
