@@ -133,6 +133,15 @@ describe('admin API', () => {
     assert.match(r.json.error.message, /proxy/);
   });
 
+  test('refuses names with control characters or unpaired surrogates', async () => {
+    for (const name of ['a\u0000b', 'tab\there', '\ud800x', 'x\udc00']) {
+      const r = await call('POST', '/api/v1/workspaces', { name });
+      assert.equal(r.status, 400, JSON.stringify(name));
+      assert.equal(r.json.error.code, 'ERR_CONTROL_INVALID_INPUT');
+    }
+    assert.equal((await call('POST', '/api/v1/workspaces', { name: 'Café 🚀 Shop' })).status, 201);
+  });
+
   test('answers 400 naming an unknown or misspelt body field instead of ignoring it', async () => {
     const ws = await newWorkspace();
     for (const [path, body, field] of [

@@ -362,5 +362,7 @@ function requireString(input: Record<string, unknown>, key: string, maxLength: n
   const v = input[key];
   if (typeof v !== 'string' || v.trim() === '') throw new AppError(ControlErrors.INVALID_INPUT, `"${key}" is required and must be a non-empty string`);
   if (v.length > maxLength) throw new AppError(ControlErrors.INVALID_INPUT, `"${key}" must be at most ${maxLength} characters`);
+  // Names end up in logs, webhooks and UIs: no control characters, no unpaired surrogates.
+  if (/[\u0000-\u001f\u007f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(v)) throw new AppError(ControlErrors.INVALID_INPUT, `"${key}" must be printable text without control characters`);
   return v.trim();
 }
