@@ -1,4 +1,4 @@
-import { isAtOrBelow, type AppEvents, type CustomDomain, type Hostname } from '../core/index.ts';
+import { isAtOrBelow, parentOf, type AppEvents, type CustomDomain, type Hostname } from '../core/index.ts';
 import type { Store } from '../store/index.ts';
 import { buildCustomDomainZone, type ZoneTable } from '../dns/index.ts';
 import type { Dns01Publisher } from '../certs/index.ts';
@@ -20,6 +20,7 @@ export interface ZoneSettings {
  * is served by the next query.
  */
 export class ZoneSync implements Dns01Publisher {
+  /** Live domains by apex; claims never nest, so a name lies in at most one of them. */
   private readonly domains = new Map<string, CustomDomain>();
   private readonly challenges = new Map<string, Set<string>>();
 
@@ -55,25 +56,34 @@ export class ZoneSync implements Dns01Publisher {
     this.challenges.set(name, set);
   }
 
-  private async refreshZoneOf(name: string): Promise<void> {
-    const d = [...this.domains.values()].find((x) => isAtOrBelow(name, x.domain));
+  private async refreshZoneOf(name: Hostname): Promise<void> {
+    const d = this.zoneOf(name);
     if (!d) return;
     const serial = await this.deps.store.domains.bumpSerial(d.id);
     this.put({ ...d, zoneSerial: serial });
   }
 
+  /** The live domain whose zone holds `name`: its apex is `name` or one of its ancestors. */
+  private zoneOf(name: Hostname): CustomDomain | undefined {
+    for (let at: Hostname | null = name; at !== null; at = parentOf(at)) {
+      const d = this.domains.get(at);
+      if (d) return d;
+    }
+    return undefined;
+  }
+
   /** Builds (or removes, for terminal states) the zone of one domain. */
   private put(d: CustomDomain): void {
     if (d.state.kind === 'removed' || d.state.kind === 'replaced') {
-      this.domains.delete(d.id);
+      if (this.domains.get(d.domain)?.id === d.id) this.domains.delete(d.domain);
       // The zone is served for the grace period, then dropped unless the name was claimed again meanwhile.
       const timer = setTimeout(() => {
-        if (![...this.domains.values()].some((x) => x.domain === d.domain)) this.deps.table.deleteZone(d.domain);
+        if (!this.domains.has(d.domain)) this.deps.table.deleteZone(d.domain);
       }, this.deps.removalGraceMs ?? 0);
       timer.unref();
       return;
     }
-    this.domains.set(d.id, d);
+    this.domains.set(d.domain, d);
     const s = this.deps.settings;
     const txt = [...this.challenges].filter(([name]) => isAtOrBelow(name, d.domain)).flatMap(([name, values]) => [...values].map((value) => ({ name, value })));
     this.deps.table.setZone(buildCustomDomainZone({
