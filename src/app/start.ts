@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Server as NetServer } from 'node:net';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { AppError, EventBus, systemClock, type AppEventMap, type Clock, type Hostname } from '../core/index.ts';
@@ -9,7 +9,7 @@ import { openSqliteStore, type Store } from '../store/index.ts';
 import { renderDnsPrometheus } from '../dns/index.ts';
 import { createAcmeIssuer, createLocalCaIssuer, loadKeyCipher, resealSecrets, type Issuer } from '../certs/index.ts';
 import { createDelegationChecker } from '../delegation/index.ts';
-import { CertCache, createMetricsHook, HostRouter } from '../edge/index.ts';
+import { CertCache, createMetricsHook, HostRouter, listenOn } from '../edge/index.ts';
 import {
   createAdminHandler, createControl, createDiagnoser, createResolverDns, DomainWorker, SourceDirectory, WebhookDispatcher, type Control,
 } from '../control/index.ts';
@@ -121,7 +121,7 @@ export async function startFirstparty(config: Config, opts: StartOptions = {}): 
     // While a restart is under way admin changes are refused: the successor has loaded its state.
     let refuseChanges = false;
     const admin = createServer((req, res) => metrics(req, res) || (refuseChanges && refuseChange(req, res)) || adminHandler(req, res));
-    await listen(admin, config.admin.listen, successor?.listeners.admin);
+    await listenOn(admin, { at: config.admin.listen, inherited: successor?.listeners.admin }, AppErrors.ADMIN_LISTEN_FAILED, 'the admin API');
     closers.push(() => new Promise<void>((r) => admin.close(() => r())));
     // Closed before the admin server (closers run in reverse): open streams would keep it waiting.
     closers.push(async () => tail.close());
@@ -195,14 +195,6 @@ function acmeAccounts(store: Store, cipher: ReturnType<typeof loadKeyCipher>) {
       await store.acmeAccounts.put(directoryUrl, { accountUrl: v.accountUrl, keySealed: cipher.encrypt(v.accountKeyPem) });
     },
   };
-}
-
-function listen(server: Server, at: { host: string; port: number }, inherited?: NetServer): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', (err) => reject(new AppError(AppErrors.ADMIN_LISTEN_FAILED, `cannot listen on ${at.host}:${at.port} for the admin API: ${err.message}`, { cause: err })));
-    if (inherited) server.listen(inherited, () => resolve());
-    else server.listen(at.port, at.host, () => resolve());
-  });
 }
 
 /** Answers an admin change (any method but GET/HEAD) with 503 and `Retry-After` during a restart; false otherwise. */

@@ -1,7 +1,8 @@
 import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
 import { ServerResponse, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { boundAddress, listenOn } from './listen.ts';
 import type { SecureContext, TLSSocket } from 'node:tls';
 import { AppError, type HostScope } from '../core/index.ts';
 import type { CertCache } from './cert-cache.ts';
@@ -129,11 +130,7 @@ export class EdgeServer {
    */
   async start(inherited?: InheritedListener): Promise<void> {
     const server = this.createServer();
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err) => reject(new AppError(EdgeErrors.LISTEN_FAILED, `cannot listen on ${this.deps.listen.host}:${this.deps.listen.port}: ${err.message}`, { cause: err })));
-      if (inherited) server.listen(inherited.handle, () => resolve());
-      else server.listen(this.deps.listen.port, this.deps.listen.host, () => resolve());
-    });
+    await listenOn(server, { at: this.deps.listen, inherited: inherited?.handle }, EdgeErrors.LISTEN_FAILED, 'HTTPS');
     this.server = server;
     this.readiness.ready = true;
   }
@@ -145,8 +142,7 @@ export class EdgeServer {
 
   /** The bound address (port 0 → the ephemeral port chosen). */
   address(): { host: string; port: number } {
-    const a = this.server?.address() as AddressInfo | null;
-    return { host: a?.address ?? this.deps.listen.host, port: a?.port ?? this.deps.listen.port };
+    return boundAddress(this.server, this.deps.listen);
   }
 
   /** Whether `/readyz` answers 200 (true once listening, false once draining). */

@@ -6,3 +6,4 @@ export { DEFAULT_EDGE_LIMITS, type EdgeLimits } from './protection.ts';
 export { EdgeMetrics, METRICS_CONTENT_TYPE, createMetricsHook } from './metrics.ts';
 export { HEALTH_PATH, READY_PATH } from './health.ts';
 export { EdgeErrors } from './errors.ts';
+export { listenOn, boundAddress, type ListenTarget } from './listen.ts';

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { boundAddress, listenOn } from './listen.ts';
 import { AppError } from '../core/index.ts';
 import type { InheritedListener, ScopedHandler } from './edge-server.ts';
 import { EdgeErrors } from './errors.ts';
@@ -44,12 +44,7 @@ export class PlainHttpServer {
     const server = createServer({ maxHeaderSize: limits.maxHeaderBytes, requestTimeout: limits.requestTimeoutMs, keepAliveTimeout: limits.idleTimeoutMs },
       (req, res) => this.handle(req, res));
     server.headersTimeout = limits.headersTimeoutMs;
-    const { host, port } = this.deps.listen;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err) => reject(new AppError(EdgeErrors.LISTEN_FAILED, `cannot listen on ${host}:${port}: ${err.message}`, { cause: err })));
-      if (inherited) server.listen(inherited.handle, () => resolve());
-      else server.listen(port, host, () => resolve());
-    });
+    await listenOn(server, { at: this.deps.listen, inherited: inherited?.handle }, EdgeErrors.LISTEN_FAILED, 'plain HTTP');
     this.server = server;
     this.readiness.ready = true;
   }
@@ -61,8 +56,7 @@ export class PlainHttpServer {
 
   /** The bound address (port 0 → the ephemeral port chosen). */
   address(): { host: string; port: number } {
-    const a = this.server?.address() as AddressInfo | null;
-    return { host: a?.address ?? this.deps.listen.host, port: a?.port ?? this.deps.listen.port };
+    return boundAddress(this.server, this.deps.listen);
   }
 
   /** Stops accepting, closes idle keep-alive connections and waits for requests in progress. */
