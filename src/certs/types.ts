@@ -1,16 +1,8 @@
 import type { Hostname } from '../core/index.ts';
 import type { RenewalWindow } from './renewal-info.ts';
 
-/** The pino-like logger the issuers write to: `(fields, message)` or `(message)`. */
-export interface Logger {
-  info(obj: object | string, msg?: string): void;
-  warn(obj: object | string, msg?: string): void;
-  error(obj: object | string, msg?: string): void;
-  debug(obj: object | string, msg?: string): void;
-}
-
-/** A logger that drops everything; the default when none is injected. */
-export const silentLogger: Logger = { info() {}, warn() {}, error() {}, debug() {} };
+/** The issuers log through the project-wide logger contract. */
+export { silentLogger, type Logger } from '../core/logger.ts';
 
 /**
  * Publishes and withdraws DNS-01 TXT records (RFC 8555 §8.4). Implemented by the DNS capability:

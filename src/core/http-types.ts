@@ -23,13 +23,4 @@ export interface ResponseWriter {
   end(data: Buffer | string): unknown;
 }
 
-/** The pino-like logger a request handler writes to: structured fields first, then the message. */
-export interface Logger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-  debug(obj: object, msg?: string): void;
-}
-
-/** A logger that drops everything; the default when none is injected. */
-export const silentLogger: Logger = { info() {}, warn() {}, error() {}, debug() {} };
+export { silentLogger, type Logger } from './logger.ts';
