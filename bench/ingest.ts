@@ -9,7 +9,10 @@
  * their rounds alternate (`BENCH_ROUNDS`, default 3, of `BENCH_DURATION_MS`, default 3 s), so a
  * shift in the shared machine's background load hits both; the median round is reported. Prints
  * `RESULT` lines (ratio, events/s, p50/p99 latency, and server CPU per request from /proc, which
- * background load disturbs less than rates do).
+ * background load disturbs less than rates do). `BENCH_INGEST_CPU_PROFILE=<dir>` starts firstparty
+ * with V8's CPU profiler (one `.cpuprofile` per thread, written there when it stops) to see where
+ * the server's CPU goes; `BENCH_ONLY=single|batch` runs one scenario; `BENCH_INGEST_NODE_ARGS` adds
+ * Node.js flags to the firstparty process.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -31,6 +34,16 @@ const WARMUP_MS = 1_000;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 /** Linux clock ticks per second (USER_HZ), the unit of /proc/<pid>/stat CPU times. */
 const CLOCK_TICKS = 100;
+const PROFILE_DIR = process.env['BENCH_INGEST_CPU_PROFILE'];
+const ONLY = process.env['BENCH_ONLY'];
+/** Extra Node.js flags for the firstparty process (`BENCH_INGEST_NODE_ARGS`, space-separated), e.g. GC settings. */
+const NODE_ARGS = (process.env['BENCH_INGEST_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+/**
+ * Concurrent batch senders (`BENCH_BATCH_CONNECTIONS`, default 64). A durable server answers a
+ * batch only after its commit's fsync, so its throughput needs requests in flight to share
+ * commits; both servers get the same load.
+ */
+const BATCH_CONNECTIONS = Number(process.env['BENCH_BATCH_CONNECTIONS'] ?? 64);
 
 
 interface LoadSpec { port: number; ca: string; path: string; batch: number; connections: number; durationMs: number; writeKey: string; tag: string }
@@ -199,7 +212,7 @@ async function main(): Promise<void> {
     const fp = await startChildFirstparty({
       FIRSTPARTY_DATA_DIR: dataDir, FIRSTPARTY_ADMIN_LISTEN: '127.0.0.1:0', FIRSTPARTY_EDGE_LISTEN: '127.0.0.1:0',
       FIRSTPARTY_DNS_LISTEN: `127.0.0.1:${await freePort()}`, FIRSTPARTY_RESOLVER: '127.0.0.1:53', FIRSTPARTY_INGEST_RATE_LIMIT: '0', FIRSTPARTY_LOG_LEVEL: 'error',
-    });
+    }, 20_000, [...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []), ...NODE_ARGS]);
     // Every thread of the running server (threads started later inherit the mask).
     if (PIN) spawnSync('taskset', ['-a', '-cp', SERVER_CPU, String(fp.pid)]);
     try {
@@ -212,33 +225,38 @@ async function main(): Promise<void> {
       const bareBase = { port: bare.port, ca: ca.certPem, writeKey: 'k' };
       // Bare and firstparty rounds alternate, so a change in the machine's background load hits both.
       const rounds = { bareSingle: [] as Round[], single: [] as Round[], bareBatch: [] as Round[], batch: [] as Round[] };
-      for (let r = 0; r < ROUNDS; r++) {
+      for (let r = 0; r < ROUNDS && ONLY !== 'batch'; r++) {
         rounds.bareSingle.push(await load({ ...bareBase, path: '/v1/track', batch: 1, connections: 64, tag: `bare-single#${r + 1}` }, bare.pid));
         rounds.single.push(await load({ ...fpBase, path: '/v1/track', batch: 1, connections: 64, tag: `fp-single#${r + 1}` }, fp.pid));
       }
-      for (let r = 0; r < ROUNDS; r++) {
-        rounds.bareBatch.push(await load({ ...bareBase, path: '/v1/batch', batch: 100, connections: 16, tag: `bare-batch#${r + 1}` }, bare.pid));
-        rounds.batch.push(await load({ ...fpBase, path: '/v1/batch', batch: 100, connections: 16, tag: `fp-batch#${r + 1}` }, fp.pid));
+      for (let r = 0; r < ROUNDS && ONLY !== 'single'; r++) {
+        rounds.bareBatch.push(await load({ ...bareBase, path: '/v1/batch', batch: 100, connections: BATCH_CONNECTIONS, tag: `bare-batch#${r + 1}` }, bare.pid));
+        rounds.batch.push(await load({ ...fpBase, path: '/v1/batch', batch: 100, connections: BATCH_CONNECTIONS, tag: `fp-batch#${r + 1}` }, fp.pid));
       }
-      const bareSingle = median(rounds.bareSingle);
-      const single = median(rounds.single);
-      const bareBatch = median(rounds.bareBatch);
-      const batch = median(rounds.batch);
       const rate = (r: LoadResult) => r.requests / r.seconds;
       process.stdout.write(`# medians of ${ROUNDS} alternating rounds; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${availableParallelism()} CPUs\n`);
-      process.stdout.write(`# bare batched: ${(bareBatch.events / bareBatch.seconds).toFixed(0)} events/s\n`);
-      process.stdout.write(`RESULT ingest.single.bare ${rate(bareSingle).toFixed(0)} req/s target -\n`);
-      process.stdout.write(`RESULT ingest.single.firstparty ${rate(single).toFixed(0)} req/s target -\n`);
-      process.stdout.write(`RESULT ingest.single.ratio ${(rate(single) / rate(bareSingle)).toFixed(2)} x target 0.6\n`);
-      process.stdout.write(`RESULT ingest.single.p50 ${single.p50Ms.toFixed(2)} ms target -\n`);
-      process.stdout.write(`RESULT ingest.single.p99 ${single.p99Ms.toFixed(2)} ms target -\n`);
-      process.stdout.write(`RESULT ingest.single.cpu_ratio ${(bareSingle.cpuUsPerRequest / single.cpuUsPerRequest).toFixed(2)} x target -\n`);
-      process.stdout.write(`RESULT ingest.batch.events ${(batch.events / batch.seconds).toFixed(0)} events/s target 100000\n`);
-      process.stdout.write(`RESULT ingest.batch.p50 ${batch.p50Ms.toFixed(2)} ms target -\n`);
-      process.stdout.write(`RESULT ingest.batch.p99 ${batch.p99Ms.toFixed(2)} ms target -\n`);
-      process.stdout.write(`RESULT ingest.batch.cpu_per_event ${(batch.cpuUsPerRequest / 100).toFixed(1)} us target -\n`);
+      if (rounds.single.length > 0) {
+        const bareSingle = median(rounds.bareSingle);
+        const single = median(rounds.single);
+        process.stdout.write(`RESULT ingest.single.bare ${rate(bareSingle).toFixed(0)} req/s target -\n`);
+        process.stdout.write(`RESULT ingest.single.firstparty ${rate(single).toFixed(0)} req/s target -\n`);
+        process.stdout.write(`RESULT ingest.single.ratio ${(rate(single) / rate(bareSingle)).toFixed(2)} x target 0.6\n`);
+        process.stdout.write(`RESULT ingest.single.p50 ${single.p50Ms.toFixed(2)} ms target -\n`);
+        process.stdout.write(`RESULT ingest.single.p99 ${single.p99Ms.toFixed(2)} ms target -\n`);
+        process.stdout.write(`RESULT ingest.single.cpu_ratio ${(bareSingle.cpuUsPerRequest / single.cpuUsPerRequest).toFixed(2)} x target -\n`);
+      }
+      if (rounds.batch.length > 0) {
+        const bareBatch = median(rounds.bareBatch);
+        const batch = median(rounds.batch);
+        process.stdout.write(`# bare batched: ${(bareBatch.events / bareBatch.seconds).toFixed(0)} events/s\n`);
+        process.stdout.write(`RESULT ingest.batch.events ${(batch.events / batch.seconds).toFixed(0)} events/s target 100000\n`);
+        process.stdout.write(`RESULT ingest.batch.p50 ${batch.p50Ms.toFixed(2)} ms target -\n`);
+        process.stdout.write(`RESULT ingest.batch.p99 ${batch.p99Ms.toFixed(2)} ms target -\n`);
+        process.stdout.write(`RESULT ingest.batch.cpu_per_event ${(batch.cpuUsPerRequest / 100).toFixed(1)} us target -\n`);
+      }
     } finally {
-      await fp.kill('SIGKILL');
+      // A profiled server must stop cleanly to write its profiles.
+      await fp.kill(PROFILE_DIR ? 'SIGTERM' : 'SIGKILL');
     }
   } finally {
     process.kill(bare.pid, 'SIGKILL');

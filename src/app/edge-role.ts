@@ -24,7 +24,7 @@ export async function startEdgeRole(deps: { config: Config; store: Store; clock:
   const { config, store, clock, logger, sources, certs, router, successor, closers } = deps;
   const bundle = await loadAnalyticsBundle();
   const tail = createEventTail();
-  const api = createIngestHandler({ sources, log: store.events, clock, logger, onStored: (e) => tail.publish(e) },
+  const api = createIngestHandler({ sources, log: store.events, clock, logger, onStored: { wants: (id) => tail.subscribers(id) > 0, stored: (e) => tail.publish(e) } },
     { trustedProxies: config.trustedProxies, ...config.ingest });
   const limits = { maxConnectionsPerAddress: config.edge.maxConnectionsPerAddress, requestTimeoutMs: config.edge.requestTimeoutMs };
   const edge = new EdgeServer({

@@ -6,3 +6,4 @@ export * from './hostname.ts';
 export * from './model.ts';
 export * from './app-events.ts';
 export * from './http-types.ts';
+export * from './encoded-events.ts';

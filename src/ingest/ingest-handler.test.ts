@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { connect as tcpConnect } from 'node:net';
 import { deflateSync, gzipSync } from 'node:zlib';
 import { createServer } from 'node:http';
-import { FakeClock, type LoggedEvent, type StoredEvent } from '../core/index.ts';
+import { FakeClock, type EncodedEvents, type LoggedEvent, type StoredEvent } from '../core/index.ts';
 import { createIngestHandler } from './ingest-handler.ts';
 import { basic, send, startIngestServer, type IngestServer } from './test-server.ts';
 
@@ -289,13 +289,16 @@ describe('Tracking API on a custom domain', () => {
 describe('Tracking API durability and storage failures', () => {
   test('reports committed events to onStored, and a throwing listener does not fail the request', async (t) => {
     const seen: StoredEvent[] = [];
-    const srv = await startIngestServer({ onStored: (events) => { seen.push(...events); throw new Error('listener bug'); } });
+    const srv = await startIngestServer({ onStored: { wants: (id) => id === 'src_a', stored: (events) => { seen.push(...events); throw new Error('listener bug'); } } });
     t.after(() => srv.close());
     const r = await send(srv.port, { path: '/v1/batch', body: json({ writeKey: 'KEYA', batch: [
       { type: 'track', userId: 'u', event: 'E', messageId: 'on-1' }, { type: 'track', userId: 'u', messageId: 'on-2' }] }) });
     assert.equal(r.status, 200);
-    assert.deepEqual(seen.map((e) => [e.messageId, e.status]), [['on-1', 'accepted'], ['on-2', 'rejected']]);
+    assert.deepEqual(seen.map((e) => [e.messageId, e.status, e.payload.event ?? null]), [['on-1', 'accepted', 'E'], ['on-2', 'rejected', null]]);
     assert.equal(await srv.store.events.count(), 2);
+    // A source nobody listens to is not decoded for the listener.
+    await send(srv.port, { path: '/v1/t', body: json({ writeKey: 'KEYB', userId: 'u', event: 'E', messageId: 'on-3' }) });
+    assert.equal(seen.length, 2);
   });
 
   test('answers only after the append has resolved', async (t) => {
@@ -303,10 +306,11 @@ describe('Tracking API durability and storage failures', () => {
     const gate = new Promise<void>((resolve) => { release = resolve; });
     const appended: string[] = [];
     const log = {
-      append: async (events: readonly { messageId: string }[]) => {
+      append: async () => { throw new Error('not used by the handler'); },
+      appendEncoded: async (events: EncodedEvents) => {
         await gate;
-        appended.push(...events.map((e) => e.messageId));
-        return { stored: events.length, duplicates: 0 };
+        appended.push(...events.messageIds);
+        return { stored: events.count, duplicates: 0 };
       },
       recent: async () => [], count: async () => 0,
     };
@@ -324,7 +328,8 @@ describe('Tracking API durability and storage failures', () => {
   });
 
   test('answers 503 storage_unavailable when the append fails, so clients retry', async (t) => {
-    const log = { append: async () => { throw new Error('disk full'); }, recent: async () => [], count: async () => 0 };
+    const fail = async () => { throw new Error('disk full'); };
+    const log = { append: fail, appendEncoded: fail, recent: async () => [], count: async () => 0 };
     const srv = await startIngestServer({ log });
     t.after(() => srv.close());
     const r = await send(srv.port, { path: '/v1/t', body: json({ writeKey: 'KEYA', userId: 'u', event: 'E' }) });
@@ -339,7 +344,7 @@ describe('Tracking API internal failures', () => {
   test('answers 500 internal_error without details when a dependency throws', async (t) => {
     const handler = createIngestHandler({
       sources: { byWriteKey: () => { throw new Error('secret internals'); } },
-      log: { append: async () => ({ stored: 0, duplicates: 0 }), recent: async () => [], count: async () => 0 },
+      log: { append: async () => ({ stored: 0, duplicates: 0 }), appendEncoded: async () => ({ stored: 0, duplicates: 0 }), recent: async () => [], count: async () => 0 },
       clock: new FakeClock(),
     });
     const server = createServer((req, res) => handler(req, res, { kind: 'default', cdnHost: 'c.test', apiHost: 'a.test' }));

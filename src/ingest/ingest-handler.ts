@@ -1,9 +1,10 @@
 import { constants as h2 } from 'node:http2';
-import type { Clock, HostScope, SourceLookup, StoredEvent } from '../core/index.ts';
-import { AppError } from '../core/index.ts';
+import type { Clock, EncodedEvents, HostScope, SourceLookup, StoredEvent } from '../core/index.ts';
+import { AppError, encodeEvents, payloadTexts } from '../core/index.ts';
 import type { EventLog } from '../store/index.ts';
 import { readBody, type BodyProblem } from './body-reader.ts';
 import { createClientIpResolver, type ClientIpResolver } from './client-ip.ts';
+import { scanRequest } from './fast-events.ts';
 import { answerPreflight, applyCors } from './cors.ts';
 import { errorBody, IngestErrors, isIngestError } from './errors.ts';
 import { isJsonObject, type JsonObject } from './event-rules.ts';
@@ -21,11 +22,16 @@ export interface IngestDeps {
   readonly log: EventLog;
   readonly clock: Clock;
   readonly logger?: Logger;
-  /**
-   * Called after the events of a request are committed (accepted and rejected ones, duplicates
-   * included), before the response. Must not throw (a throw is logged and ignored).
-   */
-  readonly onStored?: (events: readonly StoredEvent[]) => void;
+  /** Told of committed events of the sources it wants (the live tail). */
+  readonly onStored?: StoredListener;
+}
+
+/** Listens to committed events (accepted and rejected ones, duplicates included). */
+export interface StoredListener {
+  /** Whether events of `sourceId` are wanted now; asked before storing, so cheap and synchronous. */
+  wants(sourceId: string): boolean;
+  /** The committed events of a request whose source was wanted, before the response. A throw is logged and ignored. */
+  stored(events: readonly StoredEvent[]): void;
 }
 
 interface Ctx {
@@ -83,17 +89,37 @@ async function handle(ctx: Ctx, req: NodeRequest, res: ResponseWriter, scope: Ho
   // Read before the body: an HTTP/2 socket proxy is unusable once its stream has closed.
   const ip = clientIp(ctx, req);
   if (route.kind === 'metrics') return serveMetrics(ctx, req, res);
-  const body = await readJson(ctx, req);
-  if (body === undefined) return; // the client went away mid-body: nobody to answer
-  const source = authorise(ctx.deps.sources, scope, [basicWriteKey(header(req, 'authorization')), ...bodyWriteKeys(body.value)]);
-  const facts: BaseFacts = { sourceId: source.id, receivedAt: ctx.deps.clock.now(), ip };
-  const events = route.kind === 'single'
-    ? [singleEvent(body.value, body.bytes, route.type, facts, ctx.options)]
-    : batchEvents(body.value, body.bytes, facts, ctx.options);
-  const verdict = ctx.limiter.take(source.id, events.length, facts.receivedAt);
-  if (!verdict.ok) throw rateLimited(res, verdict.retryAfterSeconds);
+  const raw = await readRaw(ctx, req);
+  if (raw === undefined) return; // the client went away mid-body: nobody to answer
+  const events = requestEvents(ctx, req, raw, route, scope, ip);
+  const sourceId = events.sourceIds[0];
+  if (sourceId !== undefined) {
+    const verdict = ctx.limiter.take(sourceId, events.count, events.receivedAts[0]!);
+    if (!verdict.ok) throw rateLimited(res, verdict.retryAfterSeconds);
+  }
   await store(ctx, events);
   sendJson(res, 200, SUCCESS);
+}
+
+/**
+ * The request's events, encoded, for the source its write key names. Synchronous on purpose:
+ * nothing of the scan or the parsed body outlives it (requests wait for their commit holding
+ * only the encoded events).
+ */
+function requestEvents(ctx: Ctx, req: NodeRequest, raw: Buffer, route: Extract<IngestRoute, { kind: 'single' | 'batch' }>, scope: HostScope, ip: string | undefined): EncodedEvents {
+  const auth = basicWriteKey(header(req, 'authorization'));
+  const scanned = scanRequest(raw, route.kind === 'single' ? route.type : 'batch', ctx.options);
+  if (scanned !== undefined) {
+    const source = authorise(ctx.deps.sources, scope, [auth, ...scanned.writeKeys]);
+    return scanned.encode({ sourceId: source.id, receivedAt: ctx.deps.clock.now(), ip });
+  }
+  // The general path: every body the fast path leaves, invalid ones included (their errors come from here).
+  const body = parseJson(ctx, raw);
+  const source = authorise(ctx.deps.sources, scope, [auth, ...bodyWriteKeys(body)]);
+  const facts: BaseFacts = { sourceId: source.id, receivedAt: ctx.deps.clock.now(), ip };
+  return encodeEvents(route.kind === 'single'
+    ? [singleEvent(body, raw.length, route.type, facts, ctx.options)]
+    : batchEvents(body, raw.length, facts, ctx.options));
 }
 
 /** Body `writeKey` candidates: top level (single call or batch), then the first batch item's. */
@@ -109,20 +135,22 @@ async function serveMetrics(ctx: Ctx, req: NodeRequest, res: ResponseWriter): Pr
   if (result.problem !== 'aborted') throw bodyError(result.problem);
 }
 
-async function readJson(ctx: Ctx, req: NodeRequest): Promise<{ value: JsonObject; bytes: number } | undefined> {
+async function readRaw(ctx: Ctx, req: NodeRequest): Promise<Buffer | undefined> {
   const result = await readBody(req, ctx.options);
-  if (!result.ok) {
-    if (result.problem === 'aborted') return undefined;
-    throw bodyError(result.problem);
-  }
+  if (result.ok) return result.body;
+  if (result.problem === 'aborted') return undefined;
+  throw bodyError(result.problem);
+}
+
+function parseJson(ctx: Ctx, raw: Buffer): JsonObject {
   let value: unknown;
   try {
-    value = JSON.parse(ctx.utf8.decode(result.body));
+    value = JSON.parse(ctx.utf8.decode(raw));
   } catch (err) {
     throw new AppError(IngestErrors.INVALID_JSON, 'body is not valid UTF-8 JSON', { cause: err });
   }
   if (!isJsonObject(value)) throw new AppError(IngestErrors.INVALID_REQUEST, 'body must be a JSON object');
-  return { value, bytes: result.body.length };
+  return value;
 }
 
 function bodyError(problem: Exclude<BodyProblem, 'aborted'>): AppError {
@@ -138,19 +166,37 @@ function bodyError(problem: Exclude<BodyProblem, 'aborted'>): AppError {
   }
 }
 
-async function store(ctx: Ctx, events: readonly StoredEvent[]): Promise<void> {
+/**
+ * Commits `events` (their payload buffer is handed over: unusable after) and tells the listener
+ * when it wants their source; a failed commit is 503 `storage_unavailable`.
+ */
+async function store(ctx: Ctx, events: EncodedEvents): Promise<void> {
+  const listener = ctx.deps.onStored;
+  const sourceId = events.sourceIds[0];
+  const kept = listener !== undefined && sourceId !== undefined && listener.wants(sourceId) ? decodeStored(events) : undefined;
   try {
-    await ctx.deps.log.append(events);
+    await ctx.deps.log.appendEncoded(events);
   } catch (err) {
     throw new AppError(IngestErrors.STORAGE_UNAVAILABLE, undefined, { cause: err });
   }
-  if (ctx.deps.onStored === undefined) return;
+  if (kept === undefined) return;
   try {
-    ctx.deps.onStored(events);
+    listener!.stored(kept);
   } catch (err) {
     // The events are durable; a failing listener must not turn that into an error for the client.
     ctx.logger.error({ err }, 'onStored listener failed');
   }
+}
+
+/** The events as objects (for listeners), read back from their encoded form. */
+function decodeStored(e: EncodedEvents): StoredEvent[] {
+  return payloadTexts(e).map((text, i) => {
+    const reason = e.reasons[i]!;
+    return {
+      sourceId: e.sourceIds[i]!, messageId: e.messageIds[i]!, type: e.types[i]!, status: reason === null ? 'accepted' : 'rejected',
+      reason, receivedAt: e.receivedAts[i]!, payload: JSON.parse(text) as Record<string, unknown>,
+    };
+  });
 }
 
 /** Pixel API: always `200` with a GIF, "even if an error occurs" (segment-compat §1.2). */
@@ -162,7 +208,7 @@ async function servePixel(ctx: Ctx, req: NodeRequest, res: ResponseWriter, scope
     const source = authorise(ctx.deps.sources, scope, [data.writeKey]);
     const facts: BaseFacts = { sourceId: source.id, receivedAt: ctx.deps.clock.now(), ip };
     if (!ctx.limiter.take(source.id, 1, facts.receivedAt).ok) throw new AppError(IngestErrors.RATE_LIMITED);
-    await store(ctx, [singleEvent(data, 0, route.type, facts, ctx.options)]);
+    await store(ctx, encodeEvents([singleEvent(data, 0, route.type, facts, ctx.options)]));
   } catch (err) {
     ctx.logger.debug({ err, url: req.url }, 'pixel event not stored');
   }

@@ -39,7 +39,7 @@ export interface RequestFacts {
 export function normaliseEvent(raw: unknown, pathType: EventType | undefined, facts: RequestFacts, forced?: RejectReason): StoredEvent {
   if (!isJsonObject(raw)) return rejectedValue(raw, facts, forced ?? 'invalid_event');
   // One fresh copy (without writeKey) that becomes the payload; `raw` keeps the values as sent.
-  const payload = Object.hasOwn(raw, 'writeKey') ? withoutWriteKey(raw) : { ...raw };
+  const payload = copyFields(raw, 'writeKey');
   const type = pathType ?? (isEventType(raw.type) ? raw.type : undefined);
   const mid = messageIdOf(raw.messageId);
   if (type !== undefined) payload.type = type;
@@ -81,31 +81,49 @@ function rejectedValue(raw: unknown, facts: RequestFacts, reason: RejectReason):
   };
 }
 
-function withoutWriteKey(raw: JsonObject): JsonObject {
-  const { writeKey: _writeKey, ...rest } = raw;
-  return rest;
+/**
+ * A shallow copy of `src`'s own enumerable fields, without `skip`, each a data property (a
+ * `__proto__` field stays a field, as with spread). Built field by field on purpose: V8 gives a
+ * spread copy a map that every field added later replaces, which costs microseconds per event.
+ */
+function copyFields(src: JsonObject, skip?: string): JsonObject {
+  return assignFields({}, src, skip);
 }
 
-function typeProblem(given: unknown, pathType: EventType | undefined): RejectReason | null {
+/** Copies `src`'s own enumerable fields (except `skip`) onto `target`, overwriting; returns `target`. */
+function assignFields(target: JsonObject, src: JsonObject, skip?: string): JsonObject {
+  const keys = Object.keys(src);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    if (k === skip) continue;
+    if (k === '__proto__') Object.defineProperty(target, k, { value: src[k], enumerable: true, writable: true, configurable: true });
+    else target[k] = src[k];
+  }
+  return target;
+}
+
+/** Why an event's `type` is unusable, or null (a path type always wins). */
+export function typeProblem(given: unknown, pathType: EventType | undefined): RejectReason | null {
   if (pathType !== undefined || isEventType(given)) return null;
   return given === undefined || given === null || given === '' ? 'missing_type' : 'invalid_type';
 }
 
-function messageIdOf(v: unknown): { id: string; valid: boolean } {
+/** The event's key: its `messageId` when usable, else a fresh UUID (`valid: false` when one was given but unusable). */
+export function messageIdOf(v: unknown): { id: string; valid: boolean } {
   if (v === undefined || v === null || v === '') return { id: randomUUID(), valid: true };
   if (typeof v === 'string' && v.length <= MAX_MESSAGE_ID_LENGTH) return { id: v, valid: true };
   return { id: randomUUID(), valid: false };
 }
 
 function mergedContext(batch: unknown, own: unknown, ip: string | undefined): JsonObject {
-  const ctx: JsonObject = isJsonObject(own) ? { ...own } : {};
+  const ctx: JsonObject = isJsonObject(own) ? copyFields(own) : {};
   if (isJsonObject(batch)) {
     for (const [k, v] of Object.entries(batch)) {
       // Assigning `__proto__` would replace the prototype instead of adding a field.
       if (k === '__proto__') continue;
       const mine = ctx[k];
       if (mine === undefined) ctx[k] = v;
-      else if (isJsonObject(mine) && isJsonObject(v)) ctx[k] = { ...v, ...mine };
+      else if (isJsonObject(mine) && isJsonObject(v)) ctx[k] = assignFields(copyFields(v), mine);
     }
   }
   if ((ctx.ip === undefined || ctx.ip === null || ctx.ip === '') && ip !== undefined) ctx.ip = ip;
@@ -114,7 +132,7 @@ function mergedContext(batch: unknown, own: unknown, ip: string | undefined): Js
 
 function mergedIntegrations(batch: unknown, own: unknown): JsonObject | undefined {
   if (!isJsonObject(batch)) return isJsonObject(own) ? own : undefined;
-  return isJsonObject(own) ? { ...batch, ...own } : { ...batch };
+  return isJsonObject(own) ? assignFields(copyFields(batch), own) : copyFields(batch);
 }
 
 // Largest time value a Date can hold (ECMA-262 §21.4.1.22).
@@ -148,7 +166,7 @@ function parseTime(v: unknown): number {
 const CANONICAL_ISO = /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
 
 /** Sets `receivedAt`, `sentAt`, `originalTimestamp` and `timestamp` on `payload`, in that order. */
-function addTimestamps(payload: JsonObject, clientTs: unknown, sentAt: unknown, receivedAt: number): void {
+export function addTimestamps(payload: JsonObject, clientTs: unknown, sentAt: unknown, receivedAt: number): void {
   const received = receivedIso(receivedAt);
   payload.receivedAt = received;
   if (sentAt !== undefined && sentAt !== null) payload.sentAt = sentAt;

@@ -40,20 +40,26 @@ export function batchEvents(body: JsonObject, bodyBytes: number, facts: BaseFact
   if (!Array.isArray(items)) throw new AppError(IngestErrors.INVALID_REQUEST, 'a batch call needs a "batch" array');
   const full: RequestFacts = { ...facts, context: body.context, integrations: body.integrations, sentAt: body.sentAt };
   const mayHoldLargeItem = bodyBytes > limits.maxEventBytes;
-  return items.map((item: unknown, i): StoredEvent => {
-    if (i >= limits.maxBatchEvents) return withJson(normaliseEvent(item, undefined, full, 'too_many_events'), item, full);
-    if (!mayHoldLargeItem || !isJsonObject(item)) return withJson(normaliseEvent(item, undefined, full), item, full);
-    // The stored JSON is needed anyway; it bounds the item's size in most cases, so the item
-    // itself is serialised only when that bound is not conclusive.
-    const event = normaliseEvent(item, undefined, full);
-    const payloadJson = serialise(event.payload);
-    if (payloadJson === null) return rejectedSummary(item, full, 'event_too_deep', 0);
-    if (!surelyWithin(item, payloadJson, limits.maxEventBytes)) {
-      const size = jsonBytes(item);
-      if (size > limits.maxEventBytes) return rejectedSummary(item, full, 'event_too_large', size);
-    }
-    return withPayloadJson(event, payloadJson);
-  });
+  return items.map((item: unknown, i): StoredEvent => batchItem(item, i, full, limits, mayHoldLargeItem));
+}
+
+/**
+ * The stored event of batch item `i` (see {@link batchEvents}); `mayBeLarge` false promises the
+ * item is not over `maxEventBytes` (its whole request is not).
+ */
+export function batchItem(item: unknown, i: number, full: RequestFacts, limits: EventLimits, mayBeLarge: boolean): StoredEvent {
+  if (i >= limits.maxBatchEvents) return withJson(normaliseEvent(item, undefined, full, 'too_many_events'), item, full);
+  if (!mayBeLarge || !isJsonObject(item)) return withJson(normaliseEvent(item, undefined, full), item, full);
+  // The stored JSON is needed anyway; it bounds the item's size in most cases, so the item
+  // itself is serialised only when that bound is not conclusive.
+  const event = normaliseEvent(item, undefined, full);
+  const payloadJson = serialise(event.payload);
+  if (payloadJson === null) return rejectedSummary(item, full, 'event_too_deep', 0);
+  if (!surelyWithin(item, payloadJson, limits.maxEventBytes)) {
+    const size = jsonBytes(item);
+    if (size > limits.maxEventBytes) return rejectedSummary(item, full, 'event_too_large', size);
+  }
+  return withPayloadJson(event, payloadJson);
 }
 
 /** Fields normalisation drops or overwrites (with values of bounded size). */

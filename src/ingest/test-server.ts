@@ -1,8 +1,8 @@
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { FakeClock, type HostScope, type LoggedEvent, type Source, type StoredEvent } from '../core/index.ts';
+import { FakeClock, type HostScope, type LoggedEvent, type Source } from '../core/index.ts';
 import { openSqliteStore, type EventLog, type Store } from '../store/index.ts';
-import { createIngestHandler } from './ingest-handler.ts';
+import { createIngestHandler, type StoredListener } from './ingest-handler.ts';
 import type { IngestOptions } from './options.ts';
 
 /** Test-only: the sources every ingest test server knows. */
@@ -28,7 +28,7 @@ export interface IngestServer {
 
 /** Test-only: starts {@link IngestServer} with a real in-memory SQLite store unless `log` is given. */
 export async function startIngestServer(opts: {
-  scope?: HostScope; log?: EventLog; options?: Partial<IngestOptions>; onStored?: (events: readonly StoredEvent[]) => void;
+  scope?: HostScope; log?: EventLog; options?: Partial<IngestOptions>; onStored?: StoredListener;
 } = {}): Promise<IngestServer> {
   const store = openSqliteStore(':memory:');
   const clock = new FakeClock();

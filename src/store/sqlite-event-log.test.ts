@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { StoredEvent } from '../core/index.ts';
+import { SegmentAppender, SegmentReader, segmentsDirFor } from './event-segments.ts';
 import { openSqliteStore } from './sqlite-store.ts';
 
 const ev = (messageId: string, sourceId = 'src_a'): StoredEvent => ({
@@ -61,4 +62,80 @@ test('a file database commits in the writer thread: counts are exact, reads see 
   } finally {
     db.close();
   }
+});
+
+test('a file database keeps payloads in the segment log, byte-exact (non-ASCII included), and reads them back by position', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'fp-eventlog-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'events.db');
+  const store = openSqliteStore(path);
+  t.after(() => store.close());
+  const odd = { event: 'Bestellung abgeschlossen — 注文 ✓ 😀', nested: { line: 'a\nb', quote: '"' } };
+  await store.events.append([{ ...ev('u1'), payload: odd }, ev('u2')]);
+  const [second, first] = await store.events.recent('src_a', 10);
+  assert.deepEqual(first!.payload, odd);
+  assert.deepEqual(second!.payload, { event: 'u2' });
+  const db = new BetterSqlite3(path, { readonly: true });
+  try {
+    const rows = db.prepare('SELECT payload, log_segment AS s, log_offset AS o, log_length AS l FROM events ORDER BY seq').all() as Array<{ payload: string; s: number; o: number; l: number }>;
+    assert.deepEqual(rows.map((r) => r.payload), ['', '']);
+    const segment = await readFile(join(segmentsDirFor(path), '00000001.jsonl'));
+    // One JSON line per payload, at the recorded byte positions.
+    assert.deepEqual(JSON.parse(segment.subarray(rows[0]!.o, rows[0]!.o + rows[0]!.l).toString('utf8')), odd);
+    assert.equal(segment[rows[0]!.o + rows[0]!.l], 0x0a);
+    assert.equal(rows[1]!.o, rows[0]!.o + rows[0]!.l + 1);
+  } finally {
+    db.close();
+  }
+});
+
+test('bytes a crash left after the last indexed payload are never read, and appends continue after them', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'fp-eventlog-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'events.db');
+  let store = openSqliteStore(path);
+  await store.events.append([ev('c1')]);
+  await store.close();
+  // A torn line, as a crash between the log write and the index commit leaves it.
+  await appendFile(join(segmentsDirFor(path), '00000001.jsonl'), '{"event":"torn');
+  store = openSqliteStore(path);
+  t.after(() => store.close());
+  await store.events.append([ev('c2')]);
+  assert.deepEqual((await store.events.recent('src_a', 10)).map((e) => e.payload), [{ event: 'c2' }, { event: 'c1' }]);
+});
+
+test('rows stored with their payload inline (before the segment log) are still read', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'fp-eventlog-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'events.db');
+  let store = openSqliteStore(path);
+  await store.close();
+  const db = new BetterSqlite3(path);
+  db.prepare(`INSERT INTO events (source_id, message_id, type, status, reason, received_at, payload) VALUES ('src_a', 'old', 'track', 'accepted', NULL, 1, '{"event":"old"}')`).run();
+  db.close();
+  store = openSqliteStore(path);
+  t.after(() => store.close());
+  await store.events.append([ev('new')]);
+  assert.deepEqual((await store.events.recent('src_a', 10)).map((e) => e.payload), [{ event: 'new' }, { event: 'old' }]);
+});
+
+test('the segment log moves to a new segment once the current one is full, never splitting a group', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'fp-segments-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const log = new SegmentAppender(dir, 100);
+  const line = (s: string) => Buffer.from(`${s}\n`);
+  const a = log.append([line('{"n":1}'), line('{"n":2}')]);
+  const b = log.append([line('x'.repeat(120))]);
+  const c = log.append([line('{"n":4}')]);
+  log.close();
+  assert.deepEqual([a, b, c], [{ segment: 1, offset: 0 }, { segment: 2, offset: 0 }, { segment: 3, offset: 0 }]);
+  const reader = new SegmentReader(dir);
+  t.after(() => reader.close());
+  assert.equal(reader.read({ segment: 1, offset: 8, length: 7 }), '{"n":2}');
+  assert.equal(reader.read({ segment: 2, offset: 0, length: 120 }), 'x'.repeat(120));
+  assert.throws(() => reader.read({ segment: 3, offset: 0, length: 100 }), /ends before byte 100/);
+  // A reopened log appends to the newest segment, after what it holds.
+  const again = new SegmentAppender(dir, 100);
+  assert.deepEqual(again.append([line('{"n":5}')]), { segment: 3, offset: 8 });
+  again.close();
 });

@@ -1,12 +1,13 @@
 import { Worker } from 'node:worker_threads';
 import type { Database } from 'better-sqlite3';
-import type { LoggedEvent, StoredEvent } from '../core/index.ts';
+import { encodeEvents, ownsItsBuffer, type EncodedEvents, type LoggedEvent, type StoredEvent } from '../core/index.ts';
 import type { EventLog } from './types.ts';
+import { SegmentReader, segmentsDirFor } from './event-segments.ts';
 import type { WriterData, WriterReply, WriterRequest } from './sqlite-event-worker.ts';
-import { createEventWriter, toRows, type AppendCounts, type EventRows } from './sqlite-event-writer.ts';
+import { createEventWriter, type AppendCounts } from './sqlite-event-writer.ts';
 
 interface Pending {
-  readonly rows: EventRows;
+  readonly events: EncodedEvents;
   readonly resolve: (r: AppendCounts) => void;
   readonly reject: (err: unknown) => void;
 }
@@ -20,29 +21,40 @@ const WORKER_ENTRY = new URL('./sqlite-event-worker.ts', import.meta.url).href;
  *
  * For a file database the commits run in a worker thread with its own connection (started on
  * the first append), so the main thread keeps serving requests while the disk syncs; the appends
- * of one event-loop turn travel as one message. `:memory:` and read-only databases commit on the
- * calling thread. Reads use the given connection and see every resolved append (WAL).
+ * of one event-loop turn travel as one message. Its payloads go to an append-only segment log
+ * beside the database (event-segments.ts) and the rows index them. `:memory:` and read-only
+ * databases commit on the calling thread, payloads in the rows. Reads use the given connection
+ * and see every resolved append (WAL).
  */
 export class SqliteEventLog implements EventLog {
   private queue: Pending[] = [];
   private scheduled = false;
-  private readonly commitHere: ((group: readonly EventRows[]) => AppendCounts[]) | undefined;
+  private readonly commitHere: ((group: readonly EncodedEvents[]) => AppendCounts[]) | undefined;
   private worker: Worker | undefined;
   private nextId = 0;
   private readonly inFlight = new Map<number, Pending>();
   private closed = false;
   private idle: (() => void) | undefined;
+  private readonly segments: SegmentReader | undefined;
 
   constructor(private readonly db: Database) {
     this.commitHere = db.memory || db.readonly ? createEventWriter(db) : undefined;
+    this.segments = db.memory ? undefined : new SegmentReader(segmentsDirFor(db.name));
   }
 
   append(events: readonly StoredEvent[]): Promise<AppendCounts> {
-    if (events.length === 0) return Promise.resolve({ stored: 0, duplicates: 0 });
+    return this.appendEncoded(encodeEvents(events));
+  }
+
+  /**
+   * Stores encoded events; resolves once they are committed. For a file database the payload
+   * buffer is transferred to the writer thread: `events.payloads` is unusable afterwards.
+   */
+  appendEncoded(events: EncodedEvents): Promise<AppendCounts> {
+    if (events.count === 0) return Promise.resolve({ stored: 0, duplicates: 0 });
     if (this.closed) return Promise.reject(new Error('event log is closed'));
-    const rows = toRows(events);
     return new Promise((resolve, reject) => {
-      this.queue.push({ rows, resolve, reject });
+      this.queue.push({ events, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
@@ -62,7 +74,8 @@ export class SqliteEventLog implements EventLog {
     group.forEach((p, i) => this.inFlight.set(first + i, p));
     const worker = this.writer();
     worker.ref();
-    worker.postMessage({ first, requests: group.map((p) => p.rows) } satisfies WriterRequest);
+    const batches = group.map((p) => p.events);
+    worker.postMessage({ first, batches } satisfies WriterRequest, transferable(batches));
   }
 
   /** Commits what is queued, waits for every append in flight, then stops the writer. */
@@ -73,12 +86,13 @@ export class SqliteEventLog implements EventLog {
     const worker = this.worker;
     this.worker = undefined;
     await worker?.terminate();
+    this.segments?.close();
   }
 
-  private commitInThread(commit: (group: readonly EventRows[]) => AppendCounts[], group: Pending[]): void {
+  private commitInThread(commit: (group: readonly EncodedEvents[]) => AppendCounts[], group: Pending[]): void {
     let results: AppendCounts[];
     try {
-      results = commit(group.map((p) => p.rows));
+      results = commit(group.map((p) => p.events));
     } catch (err) {
       for (const p of group) p.reject(err);
       return;
@@ -88,7 +102,7 @@ export class SqliteEventLog implements EventLog {
 
   private writer(): Worker {
     if (this.worker !== undefined) return this.worker;
-    const data: WriterData = { path: this.db.name };
+    const data: WriterData = { path: this.db.name, segmentsDir: segmentsDirFor(this.db.name) };
     // The worker loads TypeScript through tsx like the main thread (loader hooks are per thread).
     const api = import.meta.resolve('tsx/esm/api');
     const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(WORKER_ENTRY)}); })`;
@@ -129,7 +143,14 @@ export class SqliteEventLog implements EventLog {
     const rows = this.db
       .prepare(`SELECT * FROM events WHERE source_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`)
       .all(sourceId, beforeSeq ?? Number.MAX_SAFE_INTEGER, limit) as EventRow[];
-    return rows.map(toEvent);
+    return rows.map((r) => toEvent(r, this.payloadOf(r)));
+  }
+
+  /** A row's payload JSON: in the row, or in the segment log at the row's position. */
+  private payloadOf(r: EventRow): string {
+    if (r.log_segment === null) return r.payload;
+    if (this.segments === undefined) throw new Error(`event ${r.seq} is in the segment log, which an in-memory database has none of`);
+    return this.segments.read({ segment: r.log_segment, offset: r.log_offset!, length: r.log_length! });
   }
 
   async count(sourceId?: string): Promise<number> {
@@ -140,15 +161,26 @@ export class SqliteEventLog implements EventLog {
   }
 }
 
+/** The payload buffers to move (not copy) to the writer: only buffers that belong to their payloads alone. */
+function transferable(batches: readonly EncodedEvents[]): ArrayBuffer[] {
+  const out: ArrayBuffer[] = [];
+  for (const b of batches) {
+    const buf = b.payloads.buffer;
+    if (buf instanceof ArrayBuffer && ownsItsBuffer(b.payloads) && !out.includes(buf)) out.push(buf);
+  }
+  return out;
+}
+
 interface EventRow {
   seq: number; source_id: string; message_id: string; type: string; status: string;
   reason: string | null; received_at: number; payload: string;
+  log_segment: number | null; log_offset: number | null; log_length: number | null;
 }
 
-function toEvent(r: EventRow): LoggedEvent {
+function toEvent(r: EventRow, payloadJson: string): LoggedEvent {
   return {
     seq: r.seq, sourceId: r.source_id, messageId: r.message_id, type: r.type,
     status: r.status === 'rejected' ? 'rejected' : 'accepted', reason: r.reason,
-    receivedAt: r.received_at, payload: JSON.parse(r.payload) as Record<string, unknown>,
+    receivedAt: r.received_at, payload: JSON.parse(payloadJson) as Record<string, unknown>,
   };
 }

@@ -1,18 +1,21 @@
 /**
  * Worker-thread entry of {@link SqliteEventLog} for file databases: owns its own connection to
- * the database and commits continuously. Messages that arrive while a transaction is committing
- * (fsync included) wait in the port and form the next group, so the main thread never blocks on
- * disk. Protocol: in `{ first, requests }` (appends numbered `first`, `first + 1`...), out
- * `{ first, results }` once the group holding them is committed, or `{ first, count, error }`.
+ * the database and the payload segment log (event-segments.ts), and commits continuously.
+ * Messages that arrive while a group is committing (fsyncs included) wait in the port and form
+ * the next group, so the main thread never blocks on disk. Protocol: in `{ first, batches }`
+ * (appends numbered `first`, `first + 1`..., payload buffers transferred), out `{ first, results }`
+ * once the group holding them is committed, or `{ first, count, error }`.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
-import { applyWriterPragmas, createEventWriter, type AppendCounts, type EventRows } from './sqlite-event-writer.ts';
+import type { EncodedEvents } from '../core/index.ts';
+import { SegmentAppender } from './event-segments.ts';
+import { applyWriterPragmas, createEventWriter, type AppendCounts } from './sqlite-event-writer.ts';
 
 /** A message from the main thread: consecutive appends. */
 export interface WriterRequest {
   readonly first: number;
-  readonly requests: EventRows[];
+  readonly batches: EncodedEvents[];
 }
 
 /** A message to the main thread. */
@@ -23,6 +26,8 @@ export type WriterReply =
 /** What the worker is started with. */
 export interface WriterData {
   readonly path: string;
+  /** Folder of the payload segment log. */
+  readonly segmentsDir: string;
 }
 
 if (parentPort !== null && workerData !== null && typeof (workerData as WriterData).path === 'string') {
@@ -31,7 +36,8 @@ if (parentPort !== null && workerData !== null && typeof (workerData as WriterDa
   applyWriterPragmas(db);
   // The writer's own page cache (64 MiB): index pages stay hot across groups.
   db.pragma('cache_size = -65536');
-  const write = createEventWriter(db);
+  const segments = new SegmentAppender((workerData as WriterData).segmentsDir);
+  const write = createEventWriter(db, segments);
   let queue: WriterRequest[] = [];
   let scheduled = false;
   const flush = (): void => {
@@ -40,15 +46,15 @@ if (parentPort !== null && workerData !== null && typeof (workerData as WriterDa
     queue = [];
     let results: AppendCounts[];
     try {
-      results = write(group.flatMap((m) => m.requests));
+      results = write(group.flatMap((m) => m.batches));
     } catch (err) {
-      for (const m of group) port.postMessage({ first: m.first, count: m.requests.length, error: String(err) } satisfies WriterReply);
+      for (const m of group) port.postMessage({ first: m.first, count: m.batches.length, error: String(err) } satisfies WriterReply);
       return;
     }
     let i = 0;
     for (const m of group) {
-      port.postMessage({ first: m.first, results: results.slice(i, i + m.requests.length) } satisfies WriterReply);
-      i += m.requests.length;
+      port.postMessage({ first: m.first, results: results.slice(i, i + m.batches.length) } satisfies WriterReply);
+      i += m.batches.length;
     }
   };
   port.on('message', (m: WriterRequest) => {
@@ -58,5 +64,8 @@ if (parentPort !== null && workerData !== null && typeof (workerData as WriterDa
     // Runs after the port's pending messages are delivered: they join this group.
     setImmediate(flush);
   });
-  port.once('close', () => db.close());
+  port.once('close', () => {
+    segments.close();
+    db.close();
+  });
 }

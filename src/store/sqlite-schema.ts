@@ -112,4 +112,11 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_attempt_at) WHERE status = 'pending';
   CREATE INDEX webhook_deliveries_by_hook ON webhook_deliveries(webhook_id, created_at);
   `,
+  `
+  -- Event payloads of file databases move to append-only segment files (JSON Lines) beside the
+  -- database; such rows keep an empty payload and the payload's position in the log.
+  ALTER TABLE events ADD COLUMN log_segment INTEGER;
+  ALTER TABLE events ADD COLUMN log_offset INTEGER;
+  ALTER TABLE events ADD COLUMN log_length INTEGER;
+  `,
 ];

@@ -1,5 +1,5 @@
 import type {
-  CertificateStatus, CustomDomain, DomainHistoryEntry, DomainState, Hostname, LoggedEvent, Source,
+  CertificateStatus, CustomDomain, DomainHistoryEntry, DomainState, EncodedEvents, Hostname, LoggedEvent, Source,
   StoredCertificate, StoredEvent, Workspace,
 } from '../core/index.ts';
 import type { AcmeOrderRepo, CertRecordRepo, RenewalRepo } from './sqlite-cert-lifecycle.ts';
@@ -112,6 +112,11 @@ export interface AcmeAccountRepo {
  */
 export interface EventLog {
   append(events: readonly StoredEvent[]): Promise<{ stored: number; duplicates: number }>;
+  /**
+   * Stores already encoded events (the ingest path); resolves once committed. The payload
+   * buffer may be transferred to another thread: callers must not use `events.payloads` after.
+   */
+  appendEncoded(events: EncodedEvents): Promise<{ stored: number; duplicates: number }>;
   /** The most recent events of a source, newest first; `beforeSeq` pages backwards. */
   recent(sourceId: string, limit: number, beforeSeq?: number): Promise<LoggedEvent[]>;
   count(sourceId?: string): Promise<number>;

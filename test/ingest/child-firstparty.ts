@@ -19,9 +19,12 @@ export interface ChildFirstparty {
   kill(signal: NodeJS.Signals): Promise<void>;
 }
 
-/** Test-only: starts the launcher with `env` (added to this process's) and waits (bounded) for READY. */
-export async function startChildFirstparty(env: Record<string, string>, timeoutMs = 20_000): Promise<ChildFirstparty> {
-  const child = spawn(process.execPath, ['--import', 'tsx', LAUNCHER], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Test-only: starts the launcher with `env` (added to this process's) and `nodeArgs` (extra
+ * Node.js flags, e.g. `--cpu-prof`) and waits (bounded) for READY.
+ */
+export async function startChildFirstparty(env: Record<string, string>, timeoutMs = 20_000, nodeArgs: readonly string[] = []): Promise<ChildFirstparty> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', LAUNCHER], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   try {
     const info = await readyLine(child, timeoutMs);

@@ -1,0 +1,131 @@
+import type { EventStatus, StoredEvent } from './model.ts';
+
+/**
+ * The events of one append in the form they are stored in: one column per field, and every
+ * payload's JSON as UTF-8 bytes one after another, each followed by a newline (`\n` never occurs
+ * inside JSON text). Built once on the ingest path and handed to the store as is: the payload
+ * bytes cross to the writer thread without a copy and are written to disk as they are.
+ *
+ * Invariants: every column has `count` entries; `payloadLengths[i]` is the byte length of event
+ * `i`'s JSON (newline excluded) and the lines fill `payloads` exactly; an event is accepted
+ * when its `reasons` entry is null, else rejected for that reason.
+ */
+export interface EncodedEvents {
+  readonly count: number;
+  readonly sourceIds: string[];
+  readonly messageIds: string[];
+  readonly types: string[];
+  readonly reasons: Array<string | null>;
+  /** Server time at receipt, ms since the epoch. */
+  readonly receivedAts: number[];
+  readonly payloadLengths: number[];
+  /** A buffer of its own (never a slice of Node's shared pool), so it can be transferred. */
+  readonly payloads: Uint8Array;
+}
+
+/** Event `i`'s status, from its reason. */
+export function encodedStatus(e: EncodedEvents, i: number): EventStatus {
+  return e.reasons[i] === null ? 'accepted' : 'rejected';
+}
+
+/** Byte offset of each payload in `e.payloads`. */
+export function payloadOffsets(e: EncodedEvents): number[] {
+  const out: number[] = new Array(e.count);
+  let at = 0;
+  for (let i = 0; i < e.count; i++) {
+    out[i] = at;
+    at += e.payloadLengths[i]! + 1;
+  }
+  return out;
+}
+
+/** The payload JSON texts, in order. */
+export function payloadTexts(e: EncodedEvents): string[] {
+  const buf = Buffer.from(e.payloads.buffer, e.payloads.byteOffset, e.payloads.byteLength);
+  const offsets = payloadOffsets(e);
+  return offsets.map((at, i) => buf.toString('utf8', at, at + e.payloadLengths[i]!));
+}
+
+/** Buffers allocated by {@link PayloadBuilder}: wholly owned by their payloads, safe to transfer. */
+const OWNED = new WeakSet<ArrayBufferLike>();
+
+/** Whether `payloads`' memory belongs to it alone (built by {@link PayloadBuilder}), so it may be transferred to another thread. */
+export function ownsItsBuffer(payloads: Uint8Array): boolean {
+  return OWNED.has(payloads.buffer);
+}
+
+/**
+ * Grows a payload buffer line by line: raw byte ranges, strings and a newline per payload. The
+ * buffer is allocated on its own (see {@link EncodedEvents.payloads}).
+ */
+export class PayloadBuilder {
+  private buf: Buffer;
+  private at = 0;
+  private lineStart = 0;
+  readonly lengths: number[] = [];
+
+  constructor(capacityBytes: number) {
+    this.buf = owned(Math.max(64, capacityBytes));
+  }
+
+  /** Appends `src[start, end)`. */
+  bytes(src: Buffer, start: number, end: number): void {
+    this.ensure(end - start);
+    src.copy(this.buf, this.at, start, end);
+    this.at += end - start;
+  }
+
+  /** Appends a string as UTF-8. */
+  text(s: string): void {
+    this.ensure(s.length * 3);
+    this.at += this.buf.write(s, this.at, 'utf8');
+  }
+
+  /** Ends the current payload (adds its newline) and records its length. */
+  endLine(): void {
+    this.lengths.push(this.at - this.lineStart);
+    this.ensure(1);
+    this.buf[this.at++] = 0x0a;
+    this.lineStart = this.at;
+  }
+
+  /** The payloads written so far (a view of the builder's buffer; the builder must not be used after). */
+  finish(): Uint8Array {
+    return new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.at);
+  }
+
+  private ensure(more: number): void {
+    if (this.at + more <= this.buf.length) return;
+    const next = owned(Math.max(this.buf.length * 2, this.at + more));
+    this.buf.copy(next, 0, 0, this.at);
+    this.buf = next;
+  }
+}
+
+function owned(bytes: number): Buffer {
+  const buf = Buffer.allocUnsafeSlow(bytes);
+  OWNED.add(buf.buffer);
+  return buf;
+}
+
+/** The encoded form of `events` (payloads serialised here unless they carry `payloadJson`). */
+export function encodeEvents(events: readonly StoredEvent[]): EncodedEvents {
+  const jsons = events.map((e) => e.payloadJson ?? JSON.stringify(e.payload));
+  let capacity = 0;
+  for (const j of jsons) capacity += j.length * 3 + 1;
+  const out = new PayloadBuilder(capacity);
+  for (const j of jsons) {
+    out.text(j);
+    out.endLine();
+  }
+  return {
+    count: events.length,
+    sourceIds: events.map((e) => e.sourceId),
+    messageIds: events.map((e) => e.messageId),
+    types: events.map((e) => e.type),
+    reasons: events.map((e) => (e.status === 'accepted' ? null : e.reason ?? 'rejected')),
+    receivedAts: events.map((e) => e.receivedAt),
+    payloadLengths: out.lengths,
+    payloads: out.finish(),
+  };
+}
