@@ -47,7 +47,7 @@ const BATCH_CONNECTIONS = Number(process.env['BENCH_BATCH_CONNECTIONS'] ?? 64);
 
 
 interface LoadSpec { port: number; ca: string; path: string; batch: number; connections: number; durationMs: number; writeKey: string; tag: string }
-interface LoadResult { requests: number; events: number; seconds: number; p50Ms: number; p99Ms: number; non200: number }
+interface LoadResult { requests: number; events: number; seconds: number; p50Ms: number; p99Ms: number; non200: number; clientCpuUsPerRequest: number }
 
 /** ~1 KB: a track as analytics-node sends it, with context. */
 function event(id: string): Record<string, unknown> {
@@ -115,15 +115,18 @@ async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const all = Promise.all(Array.from({ length: spec.connections }, conn));
   await new Promise((r) => setTimeout(r, WARMUP_MS));
   measuring = true;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, spec.durationMs));
   measuring = false;
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   stopped = true;
   await all;
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? NaN;
-  return { requests: latencies.length, events: latencies.length * spec.batch, seconds, p50Ms: pct(0.5), p99Ms: pct(0.99), non200 };
+  const clientCpuUsPerRequest = (cpu.user + cpu.system) / Math.max(1, latencies.length);
+  return { requests: latencies.length, events: latencies.length * spec.batch, seconds, p50Ms: pct(0.5), p99Ms: pct(0.99), non200, clientCpuUsPerRequest };
 }
 
 /** The reference server (child process): parses the JSON body and answers 200. */
@@ -188,7 +191,7 @@ async function load(spec: Omit<LoadSpec, 'durationMs'>, serverPid: number): Prom
   const cpu = (await cpuMs(serverPid)) - cpu0;
   const rps = result.requests / result.seconds;
   const cpuUsPerRequest = (cpu * 1000) / (rps * (DURATION_MS + WARMUP_MS) / 1000);
-  process.stdout.write(`# ${spec.tag}: ${rps.toFixed(0)} req/s, ${(result.events / result.seconds).toFixed(0)} events/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, server CPU ~${cpuUsPerRequest.toFixed(0)} us/request, non-200 ${result.non200}\n`);
+  process.stdout.write(`# ${spec.tag}: ${rps.toFixed(0)} req/s, ${(result.events / result.seconds).toFixed(0)} events/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, server CPU ~${cpuUsPerRequest.toFixed(0)} us/request, load generator CPU ~${result.clientCpuUsPerRequest.toFixed(0)} us/request, non-200 ${result.non200}\n`);
   if (result.non200 > 0) throw new Error(`${spec.tag}: ${result.non200} responses were not 200`);
   return { ...result, cpuUsPerRequest };
 }

@@ -5,7 +5,7 @@ import { CdnErrors } from './errors.ts';
 import { endWith, requestPath, silentLogger, type HostHandler, type Logger, type NodeRequest, type ResponseWriter } from './http-types.ts';
 import { LruCache } from './lru.ts';
 import { patchStandalone } from './patch.ts';
-import { CodingMemo, prepareAsset, sendPrepared, type PreparedAsset, type ServePolicy } from './prepared-asset.ts';
+import { CodingMemo, preparedAnswer, prepareAsset, sendAnswer, sendPrepared, type PreparedAsset, type ReadyAnswer, type ServePolicy } from './prepared-asset.ts';
 import { cdnSettings } from './settings.ts';
 import { parseAliasPath } from './snippet.ts';
 import { isWriteKeyShaped } from './validate.ts';
@@ -27,6 +27,24 @@ export interface CdnOptions {
   /** Patched bundle variants (one per CDN host + API host + write key) kept compressed in memory. Default 256 (~45 MB). */
   readonly maxVariants?: number;
 }
+
+/** The request facts a {@link CdnHandler.ready} answer depends on, as an HTTP/1.1 server parsed them. */
+export interface ReadyRequest {
+  readonly method: string;
+  /** The request target in origin form (`/path?query`). */
+  readonly target: string;
+  readonly acceptEncoding: string | undefined;
+  readonly ifNoneMatch: string | undefined;
+}
+
+/**
+ * The CDN host's request handler, plus `ready`: the same answer for a GET or HEAD the handler
+ * would give synchronously with a 200 or 304 (a script already compressed in memory, or a
+ * settings document), for a server that writes HTTP itself; undefined for anything else (other
+ * methods or paths, unknown keys, a script not compressed yet), which the handler must answer.
+ * `ready` never starts work and never throws for an unservable request.
+ */
+export type CdnHandler = HostHandler & { readonly ready: (request: ReadyRequest, scope: HostScope) => ReadyAnswer | undefined };
 
 /** What a CDN request path names. */
 type CdnRoute =
@@ -93,8 +111,9 @@ function isSegment(s: string): boolean {
  * A cached script is answered synchronously: the variant is a ready buffer under a precomputed
  * key with its headers computed once ({@link prepareAsset}), so a hit is a map lookup, one
  * `writeHead` and one `end`. Only the first request of a variant waits for the compression.
+ * The same answers are available without request/response objects through `ready`.
  */
-export function createCdnHandler(deps: CdnDeps, options: CdnOptions = {}): HostHandler {
+export function createCdnHandler(deps: CdnDeps, options: CdnOptions = {}): CdnHandler {
   const logger = deps.logger ?? silentLogger;
   const variants = new LruCache<string, Cached>(options.maxVariants ?? 256);
   const chunks = new Map<string, Cached>();
@@ -108,14 +127,19 @@ export function createCdnHandler(deps: CdnDeps, options: CdnOptions = {}): HostH
     return asset.then((ready) => sendPrepared(req, res, ready, codings));
   };
 
+  /** The source a bundle or alias route names, if it may be served on `scope`. */
+  const sourceOf = (route: BundleRoute, scope: HostScope): Source | undefined =>
+    route.kind === 'bundle' ? keySource(deps.sources, route.writeKey, scope) : aliasSource(deps.sources, route, scope);
+
   const serve = (req: NodeRequest, res: ResponseWriter, scope: HostScope): Promise<void> | undefined => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return otherMethod(req, res);
     const route = cdnRoute(requestPath(req.url));
     switch (route.kind) {
       case 'bundle':
       case 'alias': {
-        const source = route.kind === 'bundle' ? requireSource(deps.sources, route.writeKey, scope) : aliasSource(deps.sources, route, scope);
-        const key = `${scope.cdnHost}\n${scope.apiHost}\n${source.writeKey}`;
+        const source = sourceOf(route, scope);
+        if (source === undefined) throw new AppError(CdnErrors.UNKNOWN_WRITE_KEY);
+        const key = variantKey(scope, source);
         return send(req, res, variants.get(key) ?? encodeInto(variants, key, BUNDLE_POLICY, Buffer.from(patchStandalone(deps.bundle.standalone,
           { writeKey: source.writeKey, cdnHost: scope.cdnHost, apiHost: scope.apiHost }))));
       }
@@ -125,12 +149,38 @@ export function createCdnHandler(deps: CdnDeps, options: CdnOptions = {}): HostH
         return send(req, res, chunks.get(route.name) ?? encodeInto(chunks, route.name, CHUNK_POLICY, bytes));
       }
       case 'settings': {
-        const source = requireSource(deps.sources, route.writeKey, scope);
-        return sendSettings(req, res, JSON.stringify(cdnSettings(source.writeKey, scope.apiHost)));
+        const source = keySource(deps.sources, route.writeKey, scope);
+        if (source === undefined) throw new AppError(CdnErrors.UNKNOWN_WRITE_KEY);
+        sendAnswer(req, res, settingsAnswer(source, scope));
+        return undefined;
       }
       case 'none':
         throw new AppError(CdnErrors.NOT_FOUND);
     }
+  };
+
+  const ready = (request: ReadyRequest, scope: HostScope): ReadyAnswer | undefined => {
+    if (request.method !== 'GET' && request.method !== 'HEAD') return undefined;
+    const route = cdnRoute(requestPath(request.target));
+    let cached: Cached | undefined;
+    switch (route.kind) {
+      case 'bundle':
+      case 'alias': {
+        const source = sourceOf(route, scope);
+        cached = source === undefined ? undefined : variants.get(variantKey(scope, source));
+        break;
+      }
+      case 'chunk':
+        cached = chunks.get(route.name);
+        break;
+      case 'settings': {
+        const source = keySource(deps.sources, route.writeKey, scope);
+        return source === undefined ? undefined : settingsAnswer(source, scope);
+      }
+      case 'none':
+        return undefined;
+    }
+    return cached === undefined || cached instanceof Promise ? undefined : preparedAnswer(cached, request.acceptEncoding, request.ifNoneMatch, codings);
   };
 
   const fail = (req: NodeRequest, res: ResponseWriter, err: unknown): void => {
@@ -142,7 +192,7 @@ export function createCdnHandler(deps: CdnDeps, options: CdnOptions = {}): HostH
     }
   };
 
-  return (req, res, scope) => {
+  const handler: HostHandler = (req, res, scope) => {
     const out: ResponseWriter = res;
     try {
       serve(req, out, scope)?.catch((err: unknown) => fail(req, out, err));
@@ -150,6 +200,15 @@ export function createCdnHandler(deps: CdnDeps, options: CdnOptions = {}): HostH
       fail(req, out, err);
     }
   };
+  return Object.assign(handler, { ready });
+}
+
+/** A route naming a patched bundle, by write key or by alias path. */
+type BundleRoute = Extract<CdnRoute, { kind: 'bundle' | 'alias' }>;
+
+/** The variant LRU key of a scope's bundle for a source. */
+function variantKey(scope: HostScope, source: Source): string {
+  return `${scope.cdnHost}\n${scope.apiHost}\n${source.writeKey}`;
 }
 
 /** A prepared asset, or the promise of one while it is being compressed. */
@@ -185,32 +244,31 @@ function otherMethod(req: NodeRequest, res: ResponseWriter): undefined {
   throw new AppError(CdnErrors.METHOD_NOT_ALLOWED);
 }
 
-function requireSource(sources: SourceLookup, writeKey: string, scope: HostScope): Source {
+/** The source of a write key, if it may be served on `scope` (the caller answers 404 otherwise). */
+function keySource(sources: SourceLookup, writeKey: string, scope: HostScope): Source | undefined {
   return servable(isWriteKeyShaped(writeKey) ? sources.byWriteKey(writeKey) : undefined, scope);
 }
 
 /** The source of an alias path; it must belong to the workspace the path names. */
-function aliasSource(sources: CdnSourceLookup, route: { workspaceId: string; sourceId: string }, scope: HostScope): Source {
+function aliasSource(sources: CdnSourceLookup, route: { workspaceId: string; sourceId: string }, scope: HostScope): Source | undefined {
   const source = sources.byId?.(route.sourceId);
   return servable(source?.workspaceId === route.workspaceId ? source : undefined, scope);
 }
 
-/** `source` if it may be served on this scope (enabled; connected to a custom domain), else 404. */
-function servable(source: Source | undefined, scope: HostScope): Source {
-  if (source === undefined || !source.enabled || (scope.kind === 'custom' && !scope.sourceIds.has(source.id))) {
-    throw new AppError(CdnErrors.UNKNOWN_WRITE_KEY);
-  }
+/** `source` if it may be served on this scope (enabled; connected to a custom domain), else undefined. */
+function servable(source: Source | undefined, scope: HostScope): Source | undefined {
+  if (source === undefined || !source.enabled || (scope.kind === 'custom' && !scope.sourceIds.has(source.id))) return undefined;
   return source;
 }
 
-function sendSettings(req: NodeRequest, res: ResponseWriter, json: string): undefined {
-  res.setHeader('Access-Control-Allow-Origin', '*');
-  res.setHeader('Content-Type', JSON_TYPE);
-  res.setHeader('Cache-Control', SETTINGS_CACHE);
-  res.setHeader('Content-Length', Buffer.byteLength(json));
-  res.statusCode = 200;
-  endWith(res, req.method, json);
-  return undefined;
+/** The settings document of `source` for `scope`'s API host, all headers in one object. */
+function settingsAnswer(source: Source, scope: HostScope): ReadyAnswer {
+  const body = Buffer.from(JSON.stringify(cdnSettings(source.writeKey, scope.apiHost)));
+  return {
+    status: 200,
+    headers: { 'access-control-allow-origin': '*', 'content-type': JSON_TYPE, 'cache-control': SETTINGS_CACHE, 'content-length': body.length },
+    body,
+  };
 }
 
 /** CORS preflight (Fetch standard §3.2.2); the CDN only needs simple GETs, so this is generous. */

@@ -2,6 +2,18 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import { ifNoneMatchHits, negotiateCoding, type Coding, type EncodedAsset } from './encoded-asset.ts';
 import { endWith, type NodeRequest, type ResponseWriter } from './http-types.ts';
 
+/**
+ * A complete response a handler can give without touching request or response objects, for a
+ * server that writes HTTP itself: status, the headers exactly as they are passed to `writeHead`
+ * (frozen when prepared, so the same object comes back on every hit), and the body of a GET
+ * (undefined: no body; a HEAD gets none either).
+ */
+export interface ReadyAnswer {
+  readonly status: number;
+  readonly headers: Readonly<OutgoingHttpHeaders>;
+  readonly body: Buffer | undefined;
+}
+
 /** One representation ready to send: its bytes and both header sets, computed once. */
 export interface PreparedRepresentation {
   readonly body: Buffer;
@@ -10,6 +22,8 @@ export interface PreparedRepresentation {
   readonly ok: Readonly<OutgoingHttpHeaders>;
   /** Headers of a 304 (RFC 9110 §15.4.5: the ETag, Cache-Control and Vary a 200 would carry). */
   readonly notModified: Readonly<OutgoingHttpHeaders>;
+  /** The 200 and 304 responses as {@link ReadyAnswer}s (frozen). */
+  readonly answers: { readonly ok: ReadyAnswer; readonly notModified: ReadyAnswer };
 }
 
 /** An {@link EncodedAsset} with every representation's response headers precomputed. */
@@ -39,25 +53,37 @@ export function prepareAsset(asset: EncodedAsset, policy: ServePolicy): Prepared
     const ok: OutgoingHttpHeaders = { ...notModified, 'content-length': rep.body.length };
     if (coding !== 'identity') ok['content-encoding'] = coding;
     // Frozen: sent as is on every hit, and a server may remember what it derives from them.
-    return { body: rep.body, etag: rep.etag, ok: Object.freeze(ok), notModified: Object.freeze(notModified) };
+    const okHeaders = Object.freeze(ok);
+    const notModifiedHeaders = Object.freeze(notModified);
+    const answers = Object.freeze({
+      ok: Object.freeze({ status: 200, headers: okHeaders, body: rep.body }),
+      notModified: Object.freeze({ status: 304, headers: notModifiedHeaders, body: undefined }),
+    });
+    return { body: rep.body, etag: rep.etag, ok: okHeaders, notModified: notModifiedHeaders, answers };
   };
   return { identity: prepare('identity'), gzip: prepare('gzip'), br: prepare('br') };
 }
 
 /**
- * Sends the representation `Accept-Encoding` selects, or 304 when `If-None-Match` names it
- * (RFC 9110 §13.1.2, §15.4.5); no body for HEAD. `codings` memoises the negotiation.
+ * The answer for the representation `Accept-Encoding` selects: its 200, or its 304 when
+ * `If-None-Match` names it (RFC 9110 §13.1.2, §15.4.5). `codings` memoises the negotiation.
+ * Allocates nothing: the answers are prepared.
  */
+export function preparedAnswer(asset: PreparedAsset, acceptEncoding: string | undefined, ifNoneMatch: string | undefined, codings: CodingMemo): ReadyAnswer {
+  const rep = asset[codings.pick(acceptEncoding)];
+  return ifNoneMatch !== undefined && ifNoneMatchHits(ifNoneMatch, rep.etag) ? rep.answers.notModified : rep.answers.ok;
+}
+
+/** Sends {@link preparedAnswer} for `req` (no body for HEAD). */
 export function sendPrepared(req: NodeRequest, res: ResponseWriter, asset: PreparedAsset, codings: CodingMemo): void {
-  const rep = asset[codings.pick(req.headers['accept-encoding'])];
-  const ifNoneMatch = req.headers['if-none-match'];
-  if (ifNoneMatch !== undefined && ifNoneMatchHits(ifNoneMatch, rep.etag)) {
-    res.writeHead(304, rep.notModified);
-    res.end();
-    return;
-  }
-  res.writeHead(200, rep.ok);
-  endWith(res, req.method, rep.body);
+  sendAnswer(req, res, preparedAnswer(asset, req.headers['accept-encoding'], req.headers['if-none-match'], codings));
+}
+
+/** Writes `answer` with one `writeHead` and one `end`; no body for HEAD (RFC 9110 §9.3.2) or when it has none. */
+export function sendAnswer(req: NodeRequest, res: ResponseWriter, answer: ReadyAnswer): void {
+  res.writeHead(answer.status, answer.headers);
+  if (answer.body === undefined) res.end();
+  else endWith(res, req.method, answer.body);
 }
 
 /**

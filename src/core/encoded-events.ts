@@ -19,7 +19,7 @@ export interface EncodedEvents {
   /** Server time at receipt, ms since the epoch. */
   readonly receivedAts: number[];
   readonly payloadLengths: number[];
-  /** A buffer of its own (never a slice of Node's shared pool), so it can be transferred. */
+  /** The payload lines; see {@link ownsItsBuffer} for whether its memory may be transferred. */
   readonly payloads: Uint8Array;
 }
 
@@ -54,9 +54,12 @@ export function ownsItsBuffer(payloads: Uint8Array): boolean {
   return OWNED.has(payloads.buffer);
 }
 
+/** Payloads smaller than this start in Node's shared buffer pool (copied, not transferred, to the writer). */
+const POOLED_BYTES = 4096;
+
 /**
- * Grows a payload buffer line by line: raw byte ranges, strings and a newline per payload. The
- * buffer is allocated on its own (see {@link EncodedEvents.payloads}).
+ * Grows a payload buffer line by line: raw byte ranges, strings and a newline per payload. Small
+ * payloads live in Node's buffer pool; large ones in memory of their own ({@link ownsItsBuffer}).
  */
 export class PayloadBuilder {
   private buf: Buffer;
@@ -65,7 +68,7 @@ export class PayloadBuilder {
   readonly lengths: number[] = [];
 
   constructor(capacityBytes: number) {
-    this.buf = owned(Math.max(64, capacityBytes));
+    this.buf = capacityBytes < POOLED_BYTES ? Buffer.allocUnsafe(capacityBytes) : owned(capacityBytes);
   }
 
   /** Appends `src[start, end)`. */
@@ -91,7 +94,7 @@ export class PayloadBuilder {
 
   /** The payloads written so far (a view of the builder's buffer; the builder must not be used after). */
   finish(): Uint8Array {
-    return new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.at);
+    return this.buf.subarray(0, this.at);
   }
 
   private ensure(more: number): void {

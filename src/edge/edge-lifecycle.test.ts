@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { connect as h2connect } from 'node:http2';
 import { Agent, request as httpsRequest } from 'node:https';
 import { test } from 'node:test';
-import type { ScopedHandler } from './edge-server.ts';
+import type { ScopedHandler } from './handlers.ts';
 import { DEFAULT, peerCertificate, SHOP_A, startTestEdge } from './test-support.ts';
 
 test('presents the fallback host certificate without SNI, and refuses other workspaces on that connection with 421', async () => {

@@ -1,5 +1,5 @@
-import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
-import { ServerResponse, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type ServerHttp2Session } from 'node:http2';
+import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { boundAddress, listenOn } from './listen.ts';
@@ -7,25 +7,25 @@ import type { SecureContext, TLSSocket } from 'node:tls';
 import { AppError, type HostScope } from '../core/index.ts';
 import type { CertCache } from './cert-cache.ts';
 import { EdgeErrors } from './errors.ts';
-import { answerHealth, type Readiness } from './health.ts';
-import { normaliseHostHeader, type HostRouter } from './host-router.ts';
+import type { ReadyHandler, ScopedHandler } from './handlers.ts';
+import { answerHealth, healthAnswer, type Readiness } from './health.ts';
+import { normaliseHostHeader, type HostRoute, type HostRouter } from './host-router.ts';
+import { Http1FastPath, type FastPathHost, type FastServed } from './http1-fast-path.ts';
 import { EdgeMetrics, type CounterSeries, type HistogramSeries } from './metrics.ts';
+import { NativeConnections } from './native-connections.ts';
 import { ConnectionGuard, DEFAULT_EDGE_LIMITS, type EdgeLimits } from './protection.ts';
-import { pathOf, sendError, type EdgeRequest, type EdgeResponse } from './responses.ts';
-
-/** A request handler of a routed host; works with HTTP/1.1 and HTTP/2 (compat) objects. */
-export type ScopedHandler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse, scope: HostScope) => void;
-
-/** Where access log lines go (a pino logger or child). */
-export interface AccessLogger {
-  info(obj: object, msg?: string): void;
-}
+import { RequestRecorder, type AccessLogger } from './request-log.ts';
+import type { RequestHead } from './request-head.ts';
+import { ResponseHeads } from './response-head.ts';
+import { errorAnswer, pathOf, sendError, type EdgeRequest, type EdgeResponse } from './responses.ts';
+import { securedResponseClass } from './secured-response.ts';
 
 /** Dependencies and settings of {@link EdgeServer}. */
 export interface EdgeServerDeps {
   readonly certs: CertCache;
   readonly router: HostRouter;
-  readonly cdn: ScopedHandler;
+  /** The CDN hosts' handler; its `ready` answers, when it has them, are served by the HTTP/1.1 fast path. */
+  readonly cdn: ReadyHandler;
   readonly api: ScopedHandler;
   readonly listen: { readonly host: string; readonly port: number };
   readonly logger?: { warn(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
@@ -61,26 +61,24 @@ type Marked = { [ACCEPTED_AT]?: number; [OVER_LIMIT]?: boolean; [IN_FLIGHT]?: nu
 interface RequestRecord {
   readonly req: EdgeRequest;
   readonly host: string;
-  readonly route: ReturnType<HostRouter['get']>;
+  readonly route: HostRoute | undefined;
   readonly started: number;
   readonly h2: boolean;
 }
 type Recorded = { [RECORD]?: RequestRecord };
 
-/** The request metrics of one (host kind, scope) pair, resolved once. */
-interface RouteSeries {
-  readonly seconds: HistogramSeries;
-  readonly byStatus: Map<number, CounterSeries>;
-}
-
 /**
- * The HTTPS edge: TLS 1.2/1.3 with ALPN `h2` and `http/1.1`, the certificate chosen by SNI from
- * the in-memory {@link CertCache} (unknown SNI → the handshake fails; missing SNI → fails, or the
- * `fallbackHost`'s certificate; no certificate of another host is ever presented), then the
- * request routed by Host/`:authority` to the CDN or API handler of that host. A Host whose scope
- * differs from the SNI's is refused with 421 (RFC 9110 §15.5.20); an unknown Host gets 404 without
- * hinting which hosts exist. `/healthz` and `/readyz` answer on any Host. Every response carries
- * HSTS and `X-Content-Type-Options: nosniff`; limits answer 408, 413, 429 and 431.
+ * The HTTPS edge: TLS 1.2/1.3 with ALPN `h2`, `http/1.1` and `http/1.0`, the certificate chosen
+ * by SNI from the in-memory {@link CertCache} (unknown SNI → the handshake fails; missing SNI →
+ * fails, or the `fallbackHost`'s certificate; no certificate of another host is ever presented),
+ * then the request routed by Host/`:authority` to the CDN or API handler of that host. A Host
+ * whose scope differs from the SNI's is refused with 421 (RFC 9110 §15.5.20); an unknown Host
+ * gets 404 without hinting which hosts exist. `/healthz` and `/readyz` answer on any Host. Every
+ * response carries HSTS and `X-Content-Type-Options: nosniff`; limits answer 408, 413, 429 and
+ * 431. HTTP/1.x connections start on the {@link Http1FastPath} (plain GET/HEAD of health paths
+ * and of CDN answers ready in memory, same bytes as the full server) and move to Node's HTTP/1
+ * server at the first request it does not answer. A connection beyond the per-address limit gets
+ * 429 and is closed as soon as its handshake completes (HTTP/2: after its first answer).
  */
 export class EdgeServer {
   /** Prometheus metrics of this edge; render them with `metrics.render()`. */
@@ -89,16 +87,20 @@ export class EdgeServer {
   private readonly guard: ConnectionGuard;
   private readonly securityHeaders: ReadonlyArray<readonly [string, string]>;
   private readonly http1Response: typeof ServerResponse;
+  private readonly heads: ResponseHeads;
+  private readonly fastPath: Http1FastPath;
+  private readonly requests: RequestRecorder;
   /** Shared listeners (one function per edge, none per connection or request); `this` is the emitter. */
   private readonly onH1SocketClose: (this: TLSSocket) => void;
   private readonly onResponseClose: (this: EdgeResponse) => void;
   private handshakesOk: CounterSeries | null = null;
   private handshakeSeconds: HistogramSeries | null = null;
-  private readonly routeSeries = new Map<string, RouteSeries>();
   private readonly h1Sockets = new Set<TLSSocket>();
   private readonly sessions = new Set<ServerHttp2Session>();
   private readonly readiness: Readiness = { ready: false };
   private server: Http2SecureServer | null = null;
+  /** Node's connection handler, taken off the server so the edge chooses per connection; null: left in place. */
+  private native: NativeConnections | null = null;
   private draining = false;
   private unsubscribe: (() => void) | null = null;
 
@@ -111,6 +113,13 @@ export class EdgeServer {
       ['x-content-type-options', 'nosniff'],
     ];
     this.http1Response = securedResponseClass(this.securityHeaders);
+    this.heads = new ResponseHeads(this.securityHeaders, this.limits.idleTimeoutMs);
+    const host: FastPathHost = {
+      answer: (head, socket) => this.fastAnswer(head, socket),
+      served: (head, served, started, socket) => this.requests.record(served.route, served.answer.status, started, served.host, head.method, head.target, 'http/1.1', socket),
+      handOver: (socket) => this.native?.http1(socket),
+    };
+    this.fastPath = new Http1FastPath(host, this.heads, this.limits);
     const h1Sockets = this.h1Sockets;
     this.onH1SocketClose = function onH1SocketClose(this: TLSSocket) { h1Sockets.delete(this); };
     const edge = this;
@@ -121,6 +130,7 @@ export class EdgeServer {
       certificates: () => deps.certs.certificates(),
       now: deps.now ?? Date.now,
     });
+    this.requests = new RequestRecorder(this.metrics, deps.accessLog, deps.logClientAddress ?? false);
   }
 
   /**
@@ -193,6 +203,8 @@ export class EdgeServer {
     const server = createSecureServer({
       ...certs.tlsOptions,
       allowHTTP1: true,
+      // As Node's HTTP servers: responses are whole writes, Nagle's algorithm would only delay them.
+      noDelay: true,
       // HTTP/1.1 responses add the security headers in writeHead (Node's fast header path).
       Http1ServerResponse: this.http1Response,
       handshakeTimeout: limits.handshakeTimeoutMs,
@@ -208,14 +220,12 @@ export class EdgeServer {
       connectionsCheckingInterval: Math.max(100, Math.min(5_000, Math.floor(limits.headersTimeoutMs / 4))),
     });
     server.setTimeout(limits.idleTimeoutMs);
+    this.native = NativeConnections.takeOver(server);
     this.useFallbackCertificate(server);
     server.on('connection', (socket: Socket) => this.accept(socket));
     server.on('secureConnection', (socket: TLSSocket) => this.secured(socket));
     server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => this.handshakeFailed(err, socket));
-    server.on('session', (session: ServerHttp2Session) => {
-      this.sessions.add(session);
-      session.once('close', () => this.sessions.delete(session));
-    });
+    server.on('session', (session: ServerHttp2Session) => this.opened(session));
     server.on('request', (req: EdgeRequest, res: EdgeResponse) => this.handle(req, res));
     return server;
   }
@@ -253,11 +263,31 @@ export class EdgeServer {
     const acceptedAt = parent?.[ACCEPTED_AT];
     if (acceptedAt !== undefined) (this.handshakeSeconds ??= this.metrics.handshakeSeconds.child([])).observe((performance.now() - acceptedAt) / 1000);
     (this.handshakesOk ??= this.metrics.handshakes.child(['ok'])).inc();
-    if (this.guard.overLimit(socket.remoteAddress)) (socket as Marked)[OVER_LIMIT] = true;
-    if (socket.alpnProtocol !== 'h2') {
-      this.h1Sockets.add(socket);
-      socket.on('close', this.onH1SocketClose);
+    const overLimit = this.guard.overLimit(socket.remoteAddress);
+    if (overLimit) (socket as Marked)[OVER_LIMIT] = true;
+    if (socket.alpnProtocol === 'h2') {
+      this.native?.http2(socket);
+      return;
     }
+    this.h1Sockets.add(socket);
+    socket.on('close', this.onH1SocketClose);
+    // Without the native handler taken over, Node's own already serves this connection.
+    if (!this.native) return;
+    if (!overLimit) return this.fastPath.serve(socket);
+    // Beyond the per-address limit: 429 at once, whatever the client sends, and closed.
+    this.metrics.refused.inc(['per_address_limit']);
+    this.fastPath.refuse(socket, errorAnswer(new AppError(EdgeErrors.TOO_MANY_CONNECTIONS), { 'retry-after': '1' }), this.limits.headersTimeoutMs);
+  }
+
+  private opened(session: ServerHttp2Session): void {
+    this.sessions.add(session);
+    session.once('close', () => this.sessions.delete(session));
+    if (!(session.socket as unknown as Marked)[OVER_LIMIT]) return;
+    // Beyond the per-address limit: streams get 429 and the session a GOAWAY after the first;
+    // one that opens none is closed after the header timeout.
+    const timer = setTimeout(() => session.close(), this.limits.headersTimeoutMs);
+    timer.unref();
+    session.once('close', () => clearTimeout(timer));
   }
 
   private handshakeFailed(err: Error & { code?: string }, socket: TLSSocket): void {
@@ -266,6 +296,33 @@ export class EdgeServer {
         : err.code === 'ECONNRESET' ? 'reset'
           : !socket.servername ? 'no_sni' : 'protocol';
     this.metrics.handshakes.inc([reason]);
+  }
+
+  /** The fast path's answer to `head`: a health path, or a CDN answer ready in memory on a correctly routed host. */
+  private fastAnswer(head: RequestHead, socket: TLSSocket): FastServed | undefined {
+    // While draining, Node's server answers with `Connection: close`.
+    if (this.draining) return undefined;
+    const host = normaliseHostHeader(head.host);
+    const health = healthAnswer(pathOf(head.target), this.readiness);
+    if (health) return { answer: health, route: undefined, host };
+    const route = this.deps.router.get(host);
+    const ready = this.deps.cdn.ready;
+    if (route?.kind !== 'cdn' || ready === undefined || this.misdirected(socket, route)) return undefined;
+    try {
+      const answer = ready(head, route.scope);
+      return answer && { answer, route, host };
+    } catch (err) {
+      // The full handler answers this request (a 500) and logs why.
+      this.deps.logger?.warn({ err, host }, 'edge fast answer failed');
+      return undefined;
+    }
+  }
+
+  /** Whether `route` is outside the scope of the connection's SNI name (or of the fallback host without SNI). */
+  private misdirected(socket: TLSSocket, route: HostRoute): boolean {
+    const sni = socket.servername || this.deps.fallbackHost;
+    const sniRoute = sni ? this.deps.router.get(sni.toLowerCase()) : undefined;
+    return !sniRoute || !sameScope(sniRoute.scope, route.scope);
   }
 
   private handle(req: EdgeRequest, res: EdgeResponse): void {
@@ -287,13 +344,14 @@ export class EdgeServer {
   }
 
   /** Answers or hands over one request; returns the route kind for metrics. */
-  private dispatch(req: EdgeRequest, res: EdgeResponse, host: string, socket: Marked): ReturnType<HostRouter['get']> {
+  private dispatch(req: EdgeRequest, res: EdgeResponse, host: string, socket: Marked): HostRoute | undefined {
     const path = pathOf(req.url);
     if (answerHealth(path, req, res, this.readiness)) return undefined;
     if (socket[OVER_LIMIT]) {
       this.metrics.refused.inc(['per_address_limit']);
       res.setHeader('retry-after', '1');
       sendError(req, res, new AppError(EdgeErrors.TOO_MANY_CONNECTIONS));
+      if (req.httpVersionMajor === 2) (req as Http2ServerRequest).stream.session?.close();
       return undefined;
     }
     if (req.httpVersionMajor === 2 && headerListSize(req.rawHeaders) > this.limits.maxHeaderBytes) {
@@ -301,9 +359,7 @@ export class EdgeServer {
     }
     const route = this.deps.router.get(host);
     if (!route) return void sendError(req, res, new AppError(EdgeErrors.UNKNOWN_HOST));
-    const sni = (req.socket as TLSSocket).servername || this.deps.fallbackHost;
-    const sniRoute = sni ? this.deps.router.get(sni.toLowerCase()) : undefined;
-    if (!sniRoute || !sameScope(sniRoute.scope, route.scope)) return void sendError(req, res, new AppError(EdgeErrors.MISDIRECTED));
+    if (this.misdirected(req.socket as TLSSocket, route)) return void sendError(req, res, new AppError(EdgeErrors.MISDIRECTED));
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > this.limits.maxBodyBytes) return void sendError(req, res, new AppError(EdgeErrors.BODY_TOO_LARGE));
     try {
@@ -332,69 +388,9 @@ export class EdgeServer {
       if (socket[RESPONSE] === res) socket[RESPONSE] = undefined;
       if (this.draining && socket[IN_FLIGHT] === 0) socket.end();
     }
-    const seconds = (performance.now() - r.started) / 1000;
-    const kind = r.route?.kind ?? 'none';
-    const scope = r.route?.scope.kind ?? 'none';
     const status = res.writableEnded ? res.statusCode : 0;
-    const series = this.seriesOf(kind, scope);
-    let counter = series.byStatus.get(status);
-    if (!counter) {
-      counter = this.metrics.requests.child([kind, scope, String(status)]);
-      series.byStatus.set(status, counter);
-    }
-    counter.inc();
-    series.seconds.observe(seconds);
-    this.deps.accessLog?.info({
-      host: r.host, kind, scope, method: req.method, path: pathOf(req.url), status, ms: Math.round(seconds * 10_000) / 10,
-      proto: r.h2 ? 'h2' : 'http/1.1', ...(this.deps.logClientAddress ? { client: req.socket.remoteAddress } : {}),
-    }, 'request');
+    this.requests.record(r.route, status, r.started, r.host, req.method, req.url, r.h2 ? 'h2' : 'http/1.1', req.socket);
   }
-
-  private seriesOf(kind: string, scope: string): RouteSeries {
-    const key = `${kind}\u0000${scope}`;
-    let series = this.routeSeries.get(key);
-    if (!series) {
-      series = { seconds: this.metrics.requestSeconds.child([kind, scope]), byStatus: new Map() };
-      this.routeSeries.set(key, series);
-    }
-    return series;
-  }
-}
-
-/**
- * The HTTP/1.1 response class of the edge: `writeHead` adds the security headers a response does
- * not set itself, so handlers can pass all their headers to `writeHead` and keep Node's fast path
- * (no `setHeader` before it). A frozen headers object (a prepared asset's) is merged once and
- * the merge remembered; any other is merged per call.
- */
-function securedResponseClass(security: ReadonlyArray<readonly [string, string]>): typeof ServerResponse {
-  const merged = new WeakMap<object, OutgoingHttpHeaders>();
-  const base = ServerResponse.prototype.writeHead as (this: ServerResponse, statusCode: number, ...rest: unknown[]) => ServerResponse;
-  /** `headers` plus the security headers absent from it and from the progressive headers (names compared case-insensitively). */
-  const withSecurity = (res: ServerResponse, headers: unknown): unknown => {
-    if (headers === undefined || headers === null || typeof headers !== 'object' || Array.isArray(headers)) {
-      for (const [name, value] of security) if (!res.hasHeader(name)) res.setHeader(name, value);
-      return headers;
-    }
-    let progressive = false;
-    for (const [name] of security) if (res.hasHeader(name)) progressive = true;
-    const frozen = !progressive && Object.isFrozen(headers);
-    const known = frozen ? merged.get(headers) : undefined;
-    if (known) return known;
-    const names = new Set(Object.keys(headers).map((k) => k.toLowerCase()));
-    const out: OutgoingHttpHeaders = {};
-    for (const [name, value] of security) if (!names.has(name) && !res.hasHeader(name)) out[name] = value;
-    Object.assign(out, headers);
-    if (frozen) merged.set(headers, Object.freeze(out));
-    return out;
-  };
-  class EdgeHttp1Response extends ServerResponse {}
-  EdgeHttp1Response.prototype.writeHead = function writeHead(this: ServerResponse, statusCode: number, a?: unknown, b?: unknown) {
-    return typeof a === 'string'
-      ? base.call(this, statusCode, a, withSecurity(this, b) as OutgoingHttpHeaders)
-      : base.call(this, statusCode, withSecurity(this, a) as OutgoingHttpHeaders);
-  } as ServerResponse['writeHead'];
-  return EdgeHttp1Response as unknown as typeof ServerResponse;
 }
 
 /**

@@ -1,6 +1,8 @@
 export { CertCache, TLS_OPTIONS, edgeTlsOptions, type CertCacheOptions, type EdgeCertificate } from './cert-cache.ts';
 export { HostRouter, normaliseHostHeader, type HostRoute } from './host-router.ts';
-export { EdgeServer, type AccessLogger, type EdgeServerDeps, type InheritedListener, type ScopedHandler } from './edge-server.ts';
+export { EdgeServer, type EdgeServerDeps, type InheritedListener } from './edge-server.ts';
+export type { ReadyAnswer, ReadyHandler, ReadyRequest, ScopedHandler } from './handlers.ts';
+export type { AccessLogger } from './request-log.ts';
 export { PlainHttpServer, type PlainHttpDeps } from './plain-http.ts';
 export { DEFAULT_EDGE_LIMITS, type EdgeLimits } from './protection.ts';
 export { EdgeMetrics, METRICS_CONTENT_TYPE, createMetricsHook } from './metrics.ts';

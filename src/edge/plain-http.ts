@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { boundAddress, listenOn } from './listen.ts';
 import { AppError } from '../core/index.ts';
-import type { InheritedListener, ScopedHandler } from './edge-server.ts';
+import type { InheritedListener } from './edge-server.ts';
+import type { ScopedHandler } from './handlers.ts';
 import { EdgeErrors } from './errors.ts';
 import { answerHealth, type Readiness } from './health.ts';
 import { normaliseHostHeader, type HostRouter } from './host-router.ts';

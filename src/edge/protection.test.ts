@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { connect as h2connect } from 'node:http2';
+import { connect as tcpConnect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { findBinary } from '../../test/peers/index.ts';
-import type { ScopedHandler } from './edge-server.ts';
+import type { ScopedHandler } from './handlers.ts';
 import { curl, peerCertificate, SHOP_A, startTestEdge, type TestEdge } from './test-support.ts';
 
 const noCurl = findBinary('curl') === null ? 'curl is not installed' : false;
@@ -20,6 +21,14 @@ function openTls(port: number, servername: string, ca: string): Promise<TLSSocke
   return new Promise((resolve, reject) => {
     const s = tlsConnect({ host: '127.0.0.1', port, servername, ca, ALPNProtocols: ['http/1.1'] });
     s.once('secureConnect', () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
+/** Opens a plain TCP connection to the edge (no TLS yet). */
+function openTcp(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = tcpConnect({ host: '127.0.0.1', port }, () => resolve(s));
     s.once('error', reject);
   });
 }
@@ -103,13 +112,14 @@ describe('the edge protection limits', { skip: noCurl }, () => {
   });
 
   test('answers 429 on connections beyond the per-address limit and closes floods at accept', async () => {
-    const held: TLSSocket[] = [];
+    // TCP connections that never start TLS hold their slots until the handshake timeout.
+    const held: Socket[] = [];
     try {
-      for (let i = 0; i < 3; i++) held.push(await openTls(t.port, SHOP_A.cdnHost, ca));
+      for (let i = 0; i < 3; i++) held.push(await openTcp(t.port));
       const over = await curl(SHOP_A.cdnHost, t.port, '/', t.pki.rootPath, ['--http2']);
       assert.equal(over.status, 429);
       assert.equal(over.headers['retry-after'], '1');
-      for (let i = 0; i < 3; i++) held.push(await openTls(t.port, SHOP_A.cdnHost, ca));
+      for (let i = 0; i < 3; i++) held.push(await openTcp(t.port));
       const flood = await peerCertificate(t.port, SHOP_A.cdnHost, ca);
       assert.ok(flood instanceof Error, 'beyond twice the limit the connection is closed before TLS');
       assert.ok(t.edge.metrics.refused.value(['per_address_flood']) >= 1);
@@ -133,4 +143,36 @@ describe('the edge protection limits', { skip: noCurl }, () => {
       t.edge.setReady(true);
     }
   });
+});
+
+test('answers connections beyond the per-address limit at once and closes them: HTTP/1.1 before any request, HTTP/2 after its first', async () => {
+  const t = await startTestEdge({ limits: { maxConnectionsPerAddress: 2, headersTimeoutMs: 10_000 } });
+  const ca = t.pki.ca.rootPem;
+  const held = [await openTls(t.port, SHOP_A.cdnHost, ca), await openTls(t.port, SHOP_A.cdnHost, ca)];
+  try {
+    const started = Date.now();
+    const h1 = await rawExchange(t.port, SHOP_A.cdnHost, ca, '', 5_000);
+    assert.match(h1.text, /^HTTP\/1\.1 429 Too Many Requests\r\n/);
+    assert.match(h1.text, /\r\nretry-after: 1\r\n/);
+    assert.match(h1.text, /\r\nConnection: close\r\n/);
+    assert.equal(JSON.parse(h1.text.slice(h1.text.indexOf('\r\n\r\n') + 4)).error.code, 'ERR_EDGE_TOO_MANY_CONNECTIONS');
+    assert.ok(Date.now() - started < 3_000, `answered and closed after ${Date.now() - started} ms, long before the header timeout`);
+    const session = h2connect(`https://${SHOP_A.cdnHost}:${t.port}`, { ca, host: '127.0.0.1', servername: SHOP_A.cdnHost } as never);
+    try {
+      const goaway = new Promise<void>((resolve) => session.once('goaway', () => resolve()));
+      const status = await new Promise<number>((resolve, reject) => {
+        const stream = session.request({ ':path': '/' });
+        stream.on('response', (h) => resolve(Number(h[':status'])));
+        stream.on('error', reject);
+        stream.resume();
+      });
+      assert.equal(status, 429);
+      await goaway;
+    } finally {
+      session.destroy();
+    }
+  } finally {
+    for (const s of held) s.destroy();
+    await t.close();
+  }
 });

@@ -1,7 +1,8 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { AppError } from '../core/index.ts';
 import { EdgeErrors } from './errors.ts';
+import type { ReadyAnswer } from './handlers.ts';
 
 /** A request from `node:http` or from the `node:http2` compatibility API. */
 export type EdgeRequest = IncomingMessage | Http2ServerRequest;
@@ -16,18 +17,25 @@ export function pathOf(url: string | undefined): string {
 }
 
 /**
- * The one place edge errors become responses: `{"error":{"code","message"}}` with the error's
- * status; anything that is not an {@link AppError} becomes a 500 that leaks nothing.
+ * The wire form of an edge error: `{"error":{"code","message"}}` with the error's status, not
+ * cacheable; `extra` headers come first. Anything that is not an {@link AppError} becomes a 500
+ * that leaks nothing.
  */
-export function sendError(req: EdgeRequest, res: EdgeResponse, err: unknown): void {
+export function errorAnswer(err: unknown, extra: OutgoingHttpHeaders = {}): ReadyAnswer & { readonly body: Buffer } {
   const e = err instanceof AppError ? err : new AppError(EdgeErrors.INTERNAL);
+  const body = Buffer.from(JSON.stringify({ error: { code: e.code, message: e.message } }));
+  return { status: e.httpStatus, headers: { ...extra, 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': body.length }, body };
+}
+
+/** The one place edge errors become responses ({@link errorAnswer}); headers set before (e.g. Retry-After) are kept. */
+export function sendError(req: EdgeRequest, res: EdgeResponse, err: unknown): void {
   if (res.headersSent) {
     res.end();
     return;
   }
-  const body = JSON.stringify({ error: { code: e.code, message: e.message } });
-  // Headers set before (e.g. Retry-After) are kept: writeHead merges them.
-  res.writeHead(e.httpStatus, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
+  const a = errorAnswer(err);
+  // Headers set before are kept: writeHead merges them.
+  res.writeHead(a.status, a.headers);
   if (req.method === 'HEAD') res.end();
-  else res.end(body);
+  else res.end(a.body);
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { request as httpsRequest } from 'node:https';
 import { after, before, test } from 'node:test';
-import type { ScopedHandler } from './edge-server.ts';
+import type { ScopedHandler } from './handlers.ts';
 import { DEFAULT, startTestEdge, type TestEdge } from './test-support.ts';
 
 /** Handlers writing their headers each way a handler can: frozen or fresh writeHead objects, setHeader, implicit. */

@@ -6,7 +6,8 @@ import { connect as tlsConnect, type PeerCertificate } from 'node:tls';
 import { parseHostname, type HostScope, type Hostname } from '../core/index.ts';
 import { createLocalCaIssuer, type LocalCaIssuer } from '../certs/index.ts';
 import { CertCache, type CertCacheOptions, type EdgeCertificate } from './cert-cache.ts';
-import { EdgeServer, type EdgeServerDeps, type ScopedHandler } from './edge-server.ts';
+import { EdgeServer, type EdgeServerDeps } from './edge-server.ts';
+import type { ScopedHandler } from './handlers.ts';
 import { HostRouter } from './host-router.ts';
 
 /** Test-only: the operator's default hosts. */

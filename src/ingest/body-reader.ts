@@ -56,13 +56,24 @@ class BodyCollector {
   private pending: Buffer[] = [];
   private ended = false;
   private settled = false;
+  // Listeners made in the constructor (not as class fields, which the TypeScript loader names
+  // with a property definition per instance): one set per request.
+  private readonly onData: (chunk: Buffer) => void;
+  private readonly onEnd: () => void;
+  private readonly onAbort: () => void;
+  private readonly onClose: () => void;
 
   constructor(
     private readonly req: BodySource,
     private readonly coding: Coding,
     private readonly limits: BodyLimits,
     private readonly resolve: (r: BodyResult) => void,
-  ) {}
+  ) {
+    this.onData = (chunk) => this.handleData(chunk);
+    this.onEnd = () => this.handleEnd();
+    this.onAbort = () => this.handleAbort();
+    this.onClose = () => this.handleClose();
+  }
 
   start(): void {
     this.req.on('data', this.onData);
@@ -73,28 +84,30 @@ class BodyCollector {
     if (this.coding === 'gzip') this.attach(createGunzip());
   }
 
-  private readonly onData = (chunk: Buffer): void => {
+  private handleData(chunk: Buffer): void {
     if (this.settled) return;
     this.rawBytes += chunk.length;
     if (this.rawBytes > this.limits.maxRequestBytes) return this.settle({ ok: false, problem: 'too_large' });
     if (this.coding === 'identity') return this.accept(chunk);
     if (this.decoder === undefined) return this.sniffDeflate(chunk, false);
     this.decoder.write(chunk);
-  };
+  }
 
-  private readonly onEnd = (): void => {
+  private handleEnd(): void {
     this.ended = true;
     if (this.settled) return;
     if (this.coding === 'identity') return this.settle({ ok: true, body: joined(this.parts, this.decodedBytes) });
     if (this.decoder === undefined) this.sniffDeflate(Buffer.alloc(0), true);
     this.decoder?.end();
-  };
+  }
 
-  private readonly onAbort = (): void => this.settle({ ok: false, problem: 'aborted' });
+  private handleAbort(): void {
+    this.settle({ ok: false, problem: 'aborted' });
+  }
 
-  private readonly onClose = (): void => {
-    if (!this.ended) this.onAbort();
-  };
+  private handleClose(): void {
+    if (!this.ended) this.handleAbort();
+  }
 
   /**
    * `deflate` means the zlib format (RFC 9110 §8.4.1.2, RFC 1950), but some clients send a raw

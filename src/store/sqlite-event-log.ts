@@ -74,8 +74,8 @@ export class SqliteEventLog implements EventLog {
     group.forEach((p, i) => this.inFlight.set(first + i, p));
     const worker = this.writer();
     worker.ref();
-    const batches = group.map((p) => p.events);
-    worker.postMessage({ first, batches } satisfies WriterRequest, transferable(batches));
+    const { batches, transfer } = forWriter(group.map((p) => p.events));
+    worker.postMessage({ first, batches } satisfies WriterRequest, transfer);
   }
 
   /** Commits what is queued, waits for every append in flight, then stops the writer. */
@@ -161,14 +161,32 @@ export class SqliteEventLog implements EventLog {
   }
 }
 
-/** The payload buffers to move (not copy) to the writer: only buffers that belong to their payloads alone. */
-function transferable(batches: readonly EncodedEvents[]): ArrayBuffer[] {
-  const out: ArrayBuffer[] = [];
-  for (const b of batches) {
-    const buf = b.payloads.buffer;
-    if (buf instanceof ArrayBuffer && ownsItsBuffer(b.payloads) && !out.includes(buf)) out.push(buf);
-  }
-  return out;
+/**
+ * The batches as sent to the writer, and the memory to move (not copy) with them: payloads that
+ * own their memory move as they are; the others (small ones, in Node's shared pool) are copied
+ * into one buffer for the whole message, which moves.
+ */
+function forWriter(batches: readonly EncodedEvents[]): { batches: EncodedEvents[]; transfer: ArrayBuffer[] } {
+  let shared = 0;
+  for (const b of batches) if (!ownsItsBuffer(b.payloads)) shared += b.payloads.byteLength;
+  const joined = shared > 0 ? Buffer.allocUnsafeSlow(shared) : undefined;
+  const transfer: ArrayBuffer[] = joined === undefined ? [] : [joined.buffer as ArrayBuffer];
+  let at = 0;
+  const out = batches.map((b): EncodedEvents => {
+    const own = b.payloads.buffer;
+    if (ownsItsBuffer(b.payloads) && own instanceof ArrayBuffer) {
+      if (!transfer.includes(own)) transfer.push(own);
+      return b;
+    }
+    joined!.set(b.payloads, at);
+    const payloads = joined!.subarray(at, at + b.payloads.byteLength);
+    at += b.payloads.byteLength;
+    return {
+      count: b.count, sourceIds: b.sourceIds, messageIds: b.messageIds, types: b.types, reasons: b.reasons,
+      receivedAts: b.receivedAts, payloadLengths: b.payloadLengths, payloads,
+    };
+  });
+  return { batches: out, transfer };
 }
 
 interface EventRow {
