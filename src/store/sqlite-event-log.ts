@@ -20,8 +20,9 @@ const WORKER_ENTRY = new URL('./sqlite-event-worker.ts', import.meta.url).href;
  * each commit durable). Every promise resolves only after its transaction committed.
  *
  * For a file database the commits run in a worker thread with its own connection (started on
- * the first append), so the main thread keeps serving requests while the disk syncs; the appends
- * of one event-loop turn travel as one message. Its payloads go to an append-only segment log
+ * the first append), so the main thread keeps serving requests while the disk syncs. One group
+ * is with the writer at a time: the appends that arrive while it commits travel together as the
+ * next message once it is done, so under load the main thread pays one message per commit. Its payloads go to an append-only segment log
  * beside the database (event-segments.ts) and the rows index them. `:memory:` and read-only
  * databases commit on the calling thread, payloads in the rows. Reads use the given connection
  * and see every resolved append (WAL).
@@ -29,6 +30,8 @@ const WORKER_ENTRY = new URL('./sqlite-event-worker.ts', import.meta.url).href;
 export class SqliteEventLog implements EventLog {
   private queue: Pending[] = [];
   private scheduled = false;
+  /** A group is with the writer: what arrives meanwhile waits here and goes as the next group. */
+  private sending = false;
   private readonly commitHere: ((group: readonly EncodedEvents[]) => AppendCounts[]) | undefined;
   private worker: Worker | undefined;
   private nextId = 0;
@@ -55,16 +58,17 @@ export class SqliteEventLog implements EventLog {
     if (this.closed) return Promise.reject(new Error('event log is closed'));
     return new Promise((resolve, reject) => {
       this.queue.push({ events, resolve, reject });
-      if (!this.scheduled) {
+      if (!this.scheduled && !this.sending) {
         this.scheduled = true;
         setImmediate(() => this.flush());
       }
     });
   }
 
-  /** Commits (in-thread) or hands to the writer (worker) everything queued so far. */
+  /** Commits (in-thread) or hands to the writer (worker) everything queued so far, unless a group is with the writer already. */
   flush(): void {
     this.scheduled = false;
+    if (this.sending) return;
     const group = this.queue;
     this.queue = [];
     if (group.length === 0) return;
@@ -74,6 +78,7 @@ export class SqliteEventLog implements EventLog {
     group.forEach((p, i) => this.inFlight.set(first + i, p));
     const worker = this.writer();
     worker.ref();
+    this.sending = true;
     const { batches, transfer } = forWriter(group.map((p) => p.events));
     worker.postMessage({ first, batches } satisfies WriterRequest, transfer);
   }
@@ -112,9 +117,15 @@ export class SqliteEventLog implements EventLog {
     worker.on('message', (m: WriterReply) => this.settle(m));
     const fail = (err: unknown): void => {
       if (this.worker === worker) this.worker = undefined;
+      this.sending = false;
       for (const [id, p] of this.inFlight) {
         this.inFlight.delete(id);
         p.reject(err);
+      }
+      // Appends that waited for the lost group go to a new writer.
+      if (this.queue.length > 0 && !this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
       }
       this.idle?.();
     };
@@ -133,6 +144,9 @@ export class SqliteEventLog implements EventLog {
       if ('results' in m) p.resolve(m.results[i]!);
       else p.reject(new Error(m.error));
     }
+    // The group is done: what waited goes now.
+    this.sending = false;
+    this.flush();
     if (this.inFlight.size > 0) return;
     // Idle: the writer must not keep the process alive on its own.
     this.worker?.unref();
