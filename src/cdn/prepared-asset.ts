@@ -1,18 +1,9 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import { ifNoneMatchHits, negotiateCoding, type Coding, type EncodedAsset } from './encoded-asset.ts';
+import type { ReadyAnswer } from '../core/http-types.ts';
 import { endWith, type NodeRequest, type ResponseWriter } from './http-types.ts';
 
-/**
- * A complete response a handler can give without touching request or response objects, for a
- * server that writes HTTP itself: status, the headers exactly as they are passed to `writeHead`
- * (frozen when prepared, so the same object comes back on every hit), and the body of a GET
- * (undefined: no body; a HEAD gets none either).
- */
-export interface ReadyAnswer {
-  readonly status: number;
-  readonly headers: Readonly<OutgoingHttpHeaders>;
-  readonly body: Buffer | undefined;
-}
+export type { ReadyAnswer } from '../core/http-types.ts';
 
 /** One representation ready to send: its bytes and both header sets, computed once. */
 export interface PreparedRepresentation {

@@ -4,13 +4,13 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { boundAddress, listenOn } from './listen.ts';
 import type { SecureContext, TLSSocket } from 'node:tls';
-import { AppError, type HostScope } from '../core/index.ts';
+import { AppError, type HostScope, type PostHandler } from '../core/index.ts';
 import type { CertCache } from './cert-cache.ts';
 import { EdgeErrors } from './errors.ts';
 import type { ReadyHandler, ScopedHandler } from './handlers.ts';
 import { answerHealth, healthAnswer, type Readiness } from './health.ts';
 import { normaliseHostHeader, type HostRoute, type HostRouter } from './host-router.ts';
-import { Http1FastPath, type FastPathHost, type FastServed } from './http1-fast-path.ts';
+import { Http1FastPath, type FastDeferred, type FastPathHost, type FastServed } from './http1-fast-path.ts';
 import { EdgeMetrics, type CounterSeries, type HistogramSeries } from './metrics.ts';
 import { NativeConnections } from './native-connections.ts';
 import { ConnectionGuard, DEFAULT_EDGE_LIMITS, type EdgeLimits } from './protection.ts';
@@ -26,7 +26,8 @@ export interface EdgeServerDeps {
   readonly router: HostRouter;
   /** The CDN hosts' handler; its `ready` answers, when it has them, are served by the HTTP/1.1 fast path. */
   readonly cdn: ReadyHandler;
-  readonly api: ScopedHandler;
+  /** The API hosts' handler; the POSTs its `post` takes are served by the HTTP/1.1 fast path. */
+  readonly api: ScopedHandler | PostHandler;
   readonly listen: { readonly host: string; readonly port: number };
   readonly logger?: { warn(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
   /** Protection limits; unset fields take {@link DEFAULT_EDGE_LIMITS}. */
@@ -116,7 +117,18 @@ export class EdgeServer {
     this.heads = new ResponseHeads(this.securityHeaders, this.limits.idleTimeoutMs);
     const host: FastPathHost = {
       answer: (head, socket) => this.fastAnswer(head, socket),
-      served: (head, served, started, socket) => this.requests.record(served.route, served.answer.status, started, served.host, head.method, head.target, 'http/1.1', socket),
+      served: (head, served, started, socket) => {
+        if (head.method === 'POST') this.settled(socket);
+        this.requests.record(served.route, served.answer.status, started, served.host, head.method, head.target, 'http/1.1', socket);
+      },
+      bodyTimedOut: (head, deferred, started, socket) => {
+        this.settled(socket);
+        this.metrics.refused.inc(['request_timeout']);
+        const answer = errorAnswer(new AppError(EdgeErrors.REQUEST_TIMEOUT));
+        this.requests.record(deferred.route, answer.status, started, deferred.host, head.method, head.target, 'http/1.1', socket);
+        return answer;
+      },
+      closing: () => this.draining,
       handOver: (socket) => this.native?.http1(socket),
     };
     this.fastPath = new Http1FastPath(host, this.heads, this.limits);
@@ -298,13 +310,17 @@ export class EdgeServer {
     this.metrics.handshakes.inc([reason]);
   }
 
-  /** The fast path's answer to `head`: a health path, or a CDN answer ready in memory on a correctly routed host. */
-  private fastAnswer(head: RequestHead, socket: TLSSocket): FastServed | undefined {
+  /**
+   * The fast path's answer to `head`: a health path, a CDN answer ready in memory or an API POST
+   * the API handler takes, on a correctly routed host.
+   */
+  private fastAnswer(head: RequestHead, socket: TLSSocket): FastServed | FastDeferred | undefined {
     // While draining, Node's server answers with `Connection: close`.
     if (this.draining) return undefined;
     const host = normaliseHostHeader(head.host);
     const health = healthAnswer(pathOf(head.target), this.readiness);
-    if (health) return { answer: health, route: undefined, host };
+    if (health) return head.method === 'POST' ? undefined : { answer: health, route: undefined, host };
+    if (head.method === 'POST') return this.fastPost(head, socket, host);
     const route = this.deps.router.get(host);
     const ready = this.deps.cdn.ready;
     if (route?.kind !== 'cdn' || ready === undefined || this.misdirected(socket, route)) return undefined;
@@ -316,6 +332,29 @@ export class EdgeServer {
       this.deps.logger?.warn({ err, host }, 'edge fast answer failed');
       return undefined;
     }
+  }
+
+  /** A POST to an API host that the API handler answers from head and body; the connection counts it in flight until it is answered. */
+  private fastPost(head: RequestHead, socket: TLSSocket, host: string): FastDeferred | undefined {
+    const route = this.deps.router.get(host);
+    const post = 'post' in this.deps.api ? this.deps.api.post : undefined;
+    if (route?.kind !== 'api' || post === undefined || head.contentLength > this.limits.maxBodyBytes || this.misdirected(socket, route)) return undefined;
+    try {
+      const responder = post(head, route.scope);
+      if (responder === undefined) return undefined;
+      const marked = socket as TLSSocket & Marked;
+      marked[IN_FLIGHT] = (marked[IN_FLIGHT] ?? 0) + 1;
+      return { respond: (body) => responder(body, socket.remoteAddress), route, host };
+    } catch (err) {
+      this.deps.logger?.warn({ err, host }, 'edge fast answer failed');
+      return undefined;
+    }
+  }
+
+  /** A fast-path POST of `socket` is answered (or abandoned). */
+  private settled(socket: TLSSocket): void {
+    const marked = socket as TLSSocket & Marked;
+    marked[IN_FLIGHT] = (marked[IN_FLIGHT] ?? 1) - 1;
   }
 
   /** Whether `route` is outside the scope of the connection's SNI name (or of the fallback host without SNI). */

@@ -1,16 +1,11 @@
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import type { HostScope } from '../core/index.ts';
+import type { HostScope, ReadyAnswer } from '../core/index.ts';
+
+export type { ReadyAnswer } from '../core/index.ts';
 
 /** A request handler of a routed host; works with HTTP/1.1 and HTTP/2 (compat) objects. */
 export type ScopedHandler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse, scope: HostScope) => void;
-
-/** A complete response: status, headers as a handler passes them to `writeHead`, and the body of a GET (undefined: none). */
-export interface ReadyAnswer {
-  readonly status: number;
-  readonly headers: Readonly<OutgoingHttpHeaders>;
-  readonly body: Buffer | undefined;
-}
 
 /** The request facts a {@link ReadyHandler} answer depends on. */
 export interface ReadyRequest {

@@ -8,23 +8,41 @@ import type { ResponseHeads } from './response-head.ts';
 /** What the fast path asks the edge for each request, and how it gives a connection up. */
 export interface FastPathHost {
   /**
-   * The answer to `head` on `socket`, or undefined when the full HTTP/1.1 server must answer it
-   * (it then gets the connection, this request included, for the rest of its life).
+   * The answer to `head` on `socket` (a POST's once its body is read), or undefined when the
+   * full HTTP/1.1 server must answer it (it then gets the connection, this request included, for
+   * the rest of its life). Called before any of the body is read.
    */
-  answer(head: RequestHead, socket: TLSSocket): FastServed | undefined;
-  /** Called once `served` was written for `head` (metrics, access log); `started` is `performance.now()` at the head's parse. */
+  answer(head: RequestHead, socket: TLSSocket): FastServed | FastDeferred | undefined;
+  /**
+   * Called once the answer to `head` was written (metrics, access log), or with status 0 when the
+   * connection closed before it could be; `started` is `performance.now()` at the head's parse.
+   */
   served(head: RequestHead, served: FastServed, started: number, socket: TLSSocket): void;
+  /** The answer (written with `Connection: close`) to a request whose body did not arrive within `requestTimeoutMs`. */
+  bodyTimedOut(head: RequestHead, deferred: FastDeferred, started: number, socket: TLSSocket): ReadyAnswer;
+  /** Whether answers written now close their connection (the server is draining). */
+  closing(): boolean;
   /** Gives `socket` to the full HTTP/1.1 server; the bytes it has not consumed were put back on the socket. */
   handOver(socket: TLSSocket): void;
 }
 
-/** A fast answer and what the edge records about it. */
-export interface FastServed {
-  readonly answer: ReadyAnswer;
+/** Where a request went, for the edge's records. */
+interface FastRouted {
   /** The route of the request's host (undefined: a health path). */
   readonly route: HostRoute | undefined;
   /** The normalised Host. */
   readonly host: string;
+}
+
+/** A fast answer and what the edge records about it. */
+export interface FastServed extends FastRouted {
+  readonly answer: ReadyAnswer;
+}
+
+/** A POST answered once its whole body (`Content-Length` bytes) is read. */
+export interface FastDeferred extends FastRouted {
+  /** The answer to the body; never rejects. */
+  readonly respond: (body: Buffer) => Promise<ReadyAnswer>;
 }
 
 /** Settings of {@link Http1FastPath}. */
@@ -33,17 +51,34 @@ export interface FastPathOptions {
   readonly maxHeaderBytes: number;
   /** Idle time before a connection is closed (ms), as the full server's `timeout`. */
   readonly idleTimeoutMs: number;
+  /** Time from a request's head to the end of its body (ms), as the full server's `requestTimeout`. */
+  readonly requestTimeoutMs: number;
 }
 
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 /** Bytes of a request kept while its connection waits for the client to read earlier responses. */
 const WAITING = Symbol('fastPath.waiting');
-type FastSocket = TLSSocket & { [WAITING]?: Buffer };
+/** A POST body being read across chunks. */
+const BODY = Symbol('fastPath.body');
+/** A POST answer not written yet: nothing more is read or answered until it is. */
+const PENDING = Symbol('fastPath.pending');
+type FastSocket = TLSSocket & { [WAITING]?: Buffer; [BODY]?: BodyInProgress; [PENDING]?: boolean };
+
+interface BodyInProgress {
+  readonly head: RequestHead;
+  readonly deferred: FastDeferred;
+  readonly started: number;
+  readonly parts: Buffer[];
+  have: number;
+  readonly timer: NodeJS.Timeout;
+}
 
 /**
  * An HTTP/1.1 server for the common case only, on TLS sockets: complete GET/HEAD request heads
  * read from the socket's bytes ({@link parseRequestHead}), answered with a precomputed head and
- * body in one write, pipelined requests in order, `Connection: close` honoured. Anything else (a
+ * body in one write, pipelined requests in order, `Connection: close` honoured. A POST the host
+ * takes is answered once its `Content-Length` bytes are read (within `requestTimeoutMs`, else
+ * 408 and close); until its answer is written the connection reads nothing more. Anything else (a
  * head split across reads, larger than `maxHeaderBytes`, not plain, or a request the host does
  * not answer) gives the connection to the full server at that request: the unread bytes are put
  * back with `unshift` before {@link FastPathHost.handOver}, so nothing is lost or reordered and
@@ -78,6 +113,11 @@ export class Http1FastPath {
   /** Answers the complete requests in `chunk` from `offset` on. */
   private read(socket: FastSocket, chunk: Buffer, offset: number): void {
     let at = offset;
+    const inProgress = socket[BODY];
+    if (inProgress !== undefined) {
+      at = this.collect(socket, inProgress, chunk, at);
+      if (at < 0) return;
+    }
     while (at < chunk.length) {
       if (socket.writableNeedDrain) {
         // The client has not read the previous answers yet: answer nothing more (and read
@@ -92,15 +132,75 @@ export class Http1FastPath {
       const head = parseRequestHead(chunk.toString('latin1', at, end));
       const served = head && this.host.answer(head, socket);
       if (!head || !served) return this.handOver(socket, chunk, at);
-      this.write(socket, head, served.answer);
-      this.host.served(head, served, started, socket);
       at = end + 4;
+      if ('respond' in served) {
+        const length = head.contentLength;
+        if (chunk.length - at >= length) return this.respond(socket, head, served, started, chunk.subarray(at, at + length), chunk, at + length);
+        const parts = at < chunk.length ? [chunk.subarray(at)] : [];
+        socket[BODY] = { head, deferred: served, started, parts, have: chunk.length - at, timer: this.bodyTimer(socket, started) };
+        return;
+      }
+      this.write(socket, head, served.answer, head.close);
+      this.host.served(head, served, started, socket);
       if (head.close) return this.closeAfterWrite(socket);
     }
   }
 
-  private write(socket: TLSSocket, head: RequestHead, answer: ReadyAnswer): void {
-    const text = this.heads.render(answer, head.close);
+  /** Adds `chunk` from `at` to a body in progress; returns where the bytes after the body start, or -1 when all of the chunk was body (or it was answered). */
+  private collect(socket: FastSocket, body: BodyInProgress, chunk: Buffer, at: number): number {
+    const need = body.head.contentLength - body.have;
+    if (chunk.length - at < need) {
+      body.parts.push(at === 0 ? chunk : chunk.subarray(at));
+      body.have += chunk.length - at;
+      return -1;
+    }
+    body.parts.push(chunk.subarray(at, at + need));
+    socket[BODY] = undefined;
+    clearTimeout(body.timer);
+    this.respond(socket, body.head, body.deferred, body.started, Buffer.concat(body.parts, body.head.contentLength), chunk, at + need);
+    return -1;
+  }
+
+  /** Starts answering a POST whose body is read; what follows it in `chunk` (from `rest`) waits for the answer. */
+  private respond(socket: FastSocket, head: RequestHead, deferred: FastDeferred, started: number, body: Buffer, chunk: Buffer, rest: number): void {
+    socket[PENDING] = true;
+    socket[WAITING] = rest < chunk.length ? chunk.subarray(rest) : undefined;
+    socket.pause();
+    void deferred.respond(body).then((answer) => this.answered(socket, head, { answer, route: deferred.route, host: deferred.host }, started));
+  }
+
+  /** Writes a POST's answer, then goes on with what the connection sent meanwhile. */
+  private answered(socket: FastSocket, head: RequestHead, served: FastServed, started: number): void {
+    socket[PENDING] = false;
+    if (socket.destroyed) {
+      this.host.served(head, { ...served, answer: { ...served.answer, status: 0 } }, started, socket);
+      return;
+    }
+    const close = head.close || this.host.closing();
+    this.write(socket, head, served.answer, close);
+    this.host.served(head, served, started, socket);
+    if (close) return this.closeAfterWrite(socket);
+    const waiting = socket[WAITING];
+    socket[WAITING] = undefined;
+    if (waiting !== undefined) this.read(socket, waiting, 0);
+    if (socket[WAITING] === undefined && !socket[PENDING]) socket.resume();
+  }
+
+  /** Answers 408 and closes when the body in progress is not complete `requestTimeoutMs` after its head. */
+  private bodyTimer(socket: FastSocket, started: number): NodeJS.Timeout {
+    const timer = setTimeout(() => {
+      const body = socket[BODY];
+      socket[BODY] = undefined;
+      if (body === undefined || socket.destroyed) return;
+      this.write(socket, body.head, this.host.bodyTimedOut(body.head, body.deferred, body.started, socket), true);
+      this.closeAfterWrite(socket);
+    }, Math.max(0, this.options.requestTimeoutMs - (performance.now() - started)));
+    timer.unref();
+    return timer;
+  }
+
+  private write(socket: TLSSocket, head: RequestHead, answer: ReadyAnswer, close: boolean): void {
+    const text = this.heads.render(answer, close);
     const body = head.method === 'HEAD' ? undefined : answer.body;
     if (body === undefined || body.length === 0) {
       socket.write(text, 'latin1');
@@ -115,7 +215,7 @@ export class Http1FastPath {
 
   private drained(socket: FastSocket): void {
     const waiting = socket[WAITING];
-    if (waiting === undefined) return;
+    if (waiting === undefined || socket[PENDING]) return;
     socket[WAITING] = undefined;
     this.read(socket, waiting, 0);
     // Unless it waits again, read on (after a hand-over or close, resuming again is harmless).

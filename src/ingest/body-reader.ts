@@ -39,6 +39,11 @@ export function readBody(req: BodySource, limits: BodyLimits): Promise<BodyResul
   return new Promise((resolve) => new BodyCollector(req, coding, limits, resolve).start());
 }
 
+/** Whether a `Content-Encoding` value leaves the body as sent (absent, empty or `identity`). */
+export function isIdentityCoding(header: string | undefined): boolean {
+  return codingOf(header) === 'identity';
+}
+
 function codingOf(header: string | string[] | undefined): Coding | undefined {
   const value = (Array.isArray(header) ? header.join(',') : header ?? '').trim().toLowerCase();
   if (value === '' || value === 'identity') return 'identity';

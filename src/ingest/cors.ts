@@ -4,24 +4,24 @@ import type { ResponseWriter } from './http-types.ts';
 const BASE_ALLOWED = ['Authorization', 'Content-Type', 'X-Retry-Count'];
 /** Further request headers echoed back when a preflight asks for them. */
 const SAFE_EXTRA = new Set(['content-encoding', 'accept', 'accept-language', 'content-language', 'x-requested-with']);
+const EXPOSED = 'Retry-After, X-RateLimit-Reset';
 const BASE_LOWER = new Set(BASE_ALLOWED.map((h) => h.toLowerCase()));
 
 /**
- * Sets the CORS headers every Tracking API response carries (Fetch standard §3.2.3):
+ * The CORS headers every Tracking API response carries (Fetch standard §3.2.3):
  * `Access-Control-Allow-Origin` echoes the `Origin` (or `*` without one), with
  * `Access-Control-Allow-Credentials: true` when echoing so `credentials: 'include'` works, and
  * `Vary: Origin` so shared caches keep answers apart. `Retry-After` and `X-RateLimit-Reset` are
  * exposed (not CORS-safelisted) so a browser client can read them on a 429.
  */
+export function corsFields(origin: string | undefined): Record<string, string> {
+  if (origin === undefined || origin === '') return { 'Vary': 'Origin', 'Access-Control-Expose-Headers': EXPOSED, 'Access-Control-Allow-Origin': '*' };
+  return { 'Vary': 'Origin', 'Access-Control-Expose-Headers': EXPOSED, 'Access-Control-Allow-Origin': origin, 'Access-Control-Allow-Credentials': 'true' };
+}
+
+/** Sets {@link corsFields} on `res`. */
 export function applyCors(res: ResponseWriter, origin: string | undefined): void {
-  res.setHeader('Vary', 'Origin');
-  res.setHeader('Access-Control-Expose-Headers', 'Retry-After, X-RateLimit-Reset');
-  if (origin === undefined || origin === '') {
-    res.setHeader('Access-Control-Allow-Origin', '*');
-    return;
-  }
-  res.setHeader('Access-Control-Allow-Origin', origin);
-  res.setHeader('Access-Control-Allow-Credentials', 'true');
+  for (const [name, value] of Object.entries(corsFields(origin))) res.setHeader(name, value);
 }
 
 /**

@@ -1,4 +1,4 @@
-export { createIngestHandler, type IngestDeps, type StoredListener } from './ingest-handler.ts';
+export { createIngestHandler, type IngestHandler, type IngestDeps, type StoredListener } from './ingest-handler.ts';
 export { DEFAULT_INGEST_OPTIONS, resolveIngestOptions, type IngestOptions } from './options.ts';
 export { IngestErrors, wireCode, type RejectReason } from './errors.ts';
 export { EVENT_TYPES, type EventType } from './event-rules.ts';

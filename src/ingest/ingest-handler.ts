@@ -1,8 +1,8 @@
 import { constants as h2 } from 'node:http2';
-import type { Clock, EncodedEvents, HostScope, SourceLookup, StoredEvent } from '../core/index.ts';
+import type { Clock, EncodedEvents, HostScope, PostHandler, PostHead, PostResponder, ReadyAnswer, SourceLookup, StoredEvent } from '../core/index.ts';
 import { AppError, encodeEvents, payloadTexts } from '../core/index.ts';
 import type { EventLog } from '../store/index.ts';
-import { readBody, type BodyProblem } from './body-reader.ts';
+import { isIdentityCoding, readBody, type BodyProblem } from './body-reader.ts';
 import { createClientIpResolver, type ClientIpResolver } from './client-ip.ts';
 import { scanRequest } from './fast-events.ts';
 import { answerPreflight, applyCors } from './cors.ts';
@@ -10,6 +10,7 @@ import { errorBody, IngestErrors, isIngestError } from './errors.ts';
 import { isJsonObject, type JsonObject } from './event-rules.ts';
 import { silentLogger, type HostHandler, type Logger, type NodeRequest, type ResponseWriter } from './http-types.ts';
 import { resolveIngestOptions, type IngestOptions } from './options.ts';
+import { ReadyAnswers } from './ready-answers.ts';
 import { PIXEL_GIF, pixelEvent } from './pixel.ts';
 import { createRateLimiter, type RateLimiter } from './rate-limit.ts';
 import { batchEvents, singleEvent, type BaseFacts } from './request-events.ts';
@@ -41,6 +42,7 @@ interface Ctx {
   readonly ips: ClientIpResolver;
   readonly utf8: TextDecoder;
   readonly limiter: RateLimiter;
+  readonly answers: ReadyAnswers;
 }
 
 const SUCCESS = Buffer.from('{"success":true}');
@@ -48,6 +50,20 @@ const JSON_TYPE = 'application/json';
 
 /** A request whose body was left unread: the connection must close after the answer. */
 class UnreadBody extends AppError {}
+
+/** A 429 for a source over its rate, with the seconds to wait. */
+class RateLimited extends AppError {
+  constructor(readonly retryAfterSeconds: number) {
+    super(IngestErrors.RATE_LIMITED);
+  }
+}
+
+/**
+ * The Tracking API handler. Its `post` answers plain single and batch calls (no compression,
+ * body within the request limit) from head and body alone, for the edge's HTTP/1.1 fast path:
+ * the same statuses, headers and bodies as through request and response objects.
+ */
+export type IngestHandler = PostHandler & { readonly post: (head: PostHead, scope: HostScope) => PostResponder | undefined };
 
 /**
  * The API host's request handler, the Segment Tracking API (segment-compat §1.2, §3, §4, §8
@@ -59,21 +75,42 @@ class UnreadBody extends AppError {}
  * `200 {"success":true}` only after `log.append` resolved; a failed append is 503 so clients
  * retry. Errors are `{"success":false,"code","message"}`; CORS headers are on every response.
  */
-export function createIngestHandler(deps: IngestDeps, opts?: Partial<IngestOptions>): HostHandler {
+export function createIngestHandler(deps: IngestDeps, opts?: Partial<IngestOptions>): IngestHandler {
   const options = resolveIngestOptions(opts);
   const ctx: Ctx = {
     deps, options, logger: deps.logger ?? silentLogger,
     ips: createClientIpResolver(options.trustedProxies),
     utf8: new TextDecoder('utf-8', { fatal: true }),
     limiter: createRateLimiter({ eventsPerSecond: options.rateLimitEventsPerSecond, burstEvents: options.rateLimitBurstEvents }),
+    answers: new ReadyAnswers(),
   };
-  return (req, res, scope) => {
+  const handler: HostHandler = (req, res, scope) => {
     const out: ResponseWriter = res;
     handle(ctx, req, out, scope)
       .catch((err: unknown) => respondError(ctx, req, out, err))
       // Writing to a stream the peer already reset can throw (HTTP/2): the client is gone.
       .catch((err: unknown) => ctx.logger.debug({ err, url: req.url }, 'ingest response not written'));
   };
+  return Object.assign(handler, { post: (head: PostHead, scope: HostScope) => postResponder(ctx, head, scope) });
+}
+
+/** The responder of a POST whose answer needs only its head and body, else undefined. */
+function postResponder(ctx: Ctx, head: PostHead, scope: HostScope): PostResponder | undefined {
+  const route = ingestRoute(head.target);
+  if (route.kind !== 'single' && route.kind !== 'batch') return undefined;
+  if (head.contentLength > ctx.options.maxRequestBytes || !isIdentityCoding(head.contentEncoding)) return undefined;
+  return (body, peer) => answerPost(ctx, head, body, route, scope, peer);
+}
+
+async function answerPost(ctx: Ctx, head: PostHead, body: Buffer, route: EventsRoute, scope: HostScope, peer: string | undefined): Promise<ReadyAnswer> {
+  try {
+    await acceptEvents(ctx, head.authorization, body, route, scope, ctx.ips.resolve(peer, head.forwardedFor));
+    return ctx.answers.success(head.origin);
+  } catch (err) {
+    const app = refusal(ctx, err, 'POST', head.target);
+    const retry = err instanceof RateLimited ? String(err.retryAfterSeconds) : undefined;
+    return ctx.answers.error(app, head.origin, retry === undefined ? undefined : { 'Retry-After': retry, 'X-RateLimit-Reset': retry });
+  }
 }
 
 async function handle(ctx: Ctx, req: NodeRequest, res: ResponseWriter, scope: HostScope): Promise<void> {
@@ -91,14 +128,24 @@ async function handle(ctx: Ctx, req: NodeRequest, res: ResponseWriter, scope: Ho
   if (route.kind === 'metrics') return serveMetrics(ctx, req, res);
   const raw = await readRaw(ctx, req);
   if (raw === undefined) return; // the client went away mid-body: nobody to answer
-  const events = requestEvents(ctx, req, raw, route, scope, ip);
+  await acceptEvents(ctx, header(req, 'authorization'), raw, route, scope, ip);
+  sendJson(res, 200, SUCCESS);
+}
+
+type EventsRoute = Extract<IngestRoute, { kind: 'single' | 'batch' }>;
+
+/**
+ * Reads, authorises, rate-limits (throwing {@link RateLimited}; nothing stored) and commits the
+ * events of one request body; resolves once they are durable. Rejects with catalogue errors.
+ */
+async function acceptEvents(ctx: Ctx, authorization: string | undefined, raw: Buffer, route: EventsRoute, scope: HostScope, ip: string | undefined): Promise<void> {
+  const events = requestEvents(ctx, authorization, raw, route, scope, ip);
   const sourceId = events.sourceIds[0];
   if (sourceId !== undefined) {
     const verdict = ctx.limiter.take(sourceId, events.count, events.receivedAts[0]!);
-    if (!verdict.ok) throw rateLimited(res, verdict.retryAfterSeconds);
+    if (!verdict.ok) throw new RateLimited(verdict.retryAfterSeconds);
   }
   await store(ctx, events);
-  sendJson(res, 200, SUCCESS);
 }
 
 /**
@@ -106,8 +153,8 @@ async function handle(ctx: Ctx, req: NodeRequest, res: ResponseWriter, scope: Ho
  * nothing of the scan or the parsed body outlives it (requests wait for their commit holding
  * only the encoded events).
  */
-function requestEvents(ctx: Ctx, req: NodeRequest, raw: Buffer, route: Extract<IngestRoute, { kind: 'single' | 'batch' }>, scope: HostScope, ip: string | undefined): EncodedEvents {
-  const auth = basicWriteKey(header(req, 'authorization'));
+function requestEvents(ctx: Ctx, authorization: string | undefined, raw: Buffer, route: EventsRoute, scope: HostScope, ip: string | undefined): EncodedEvents {
+  const auth = basicWriteKey(authorization);
   const scanned = scanRequest(raw, route.kind === 'single' ? route.type : 'batch', ctx.options);
   if (scanned !== undefined) {
     const source = authorise(ctx.deps.sources, scope, [auth, ...scanned.writeKeys]);
@@ -235,14 +282,13 @@ function methodNotAllowed(res: ResponseWriter, allow: string): AppError {
 }
 
 /**
- * A 429 for a source over its rate. Both headers carry delta-seconds: `Retry-After` (RFC 9110
- * §10.2.3) is what analytics-next ≥1.84 and the server libraries read, `X-RateLimit-Reset` what
- * analytics-next ≤1.83 reads (segment-compat §3.4).
+ * Sets a 429's retry headers. Both carry delta-seconds: `Retry-After` (RFC 9110 §10.2.3) is what
+ * analytics-next ≥1.84 and the server libraries read, `X-RateLimit-Reset` what analytics-next
+ * ≤1.83 reads (segment-compat §3.4).
  */
-function rateLimited(res: ResponseWriter, retryAfterSeconds: number): AppError {
+function setRetryHeaders(res: ResponseWriter, retryAfterSeconds: number): void {
   res.setHeader('Retry-After', String(retryAfterSeconds));
   res.setHeader('X-RateLimit-Reset', String(retryAfterSeconds));
-  return new AppError(IngestErrors.RATE_LIMITED);
 }
 
 function sendJson(res: ResponseWriter, status: number, body: Buffer | string): void {
@@ -259,14 +305,21 @@ function sendJson(res: ResponseWriter, status: number, body: Buffer | string): v
  * stream with NO_ERROR, RFC 9113 §8.1) instead of reading the rest.
  */
 function respondError(ctx: Ctx, req: NodeRequest, res: ResponseWriter, err: unknown): void {
-  const app = isIngestError(err) ? err : new AppError(IngestErrors.INTERNAL);
-  if (app.httpStatus >= 500) ctx.logger.error({ err, method: req.method, url: req.url }, 'ingest request failed');
-  else ctx.logger.debug({ code: app.code, message: app.message, url: req.url }, 'ingest request refused');
+  const app = refusal(ctx, err, req.method, req.url);
   if (res.headersSent) return;
   const unread = err instanceof UnreadBody;
   const http1 = req.httpVersionMajor < 2;
   if (unread && http1) res.setHeader('Connection', 'close');
+  if (err instanceof RateLimited) setRetryHeaders(res, err.retryAfterSeconds);
   sendJson(res, app.httpStatus, errorBody(app));
   // HTTP/2 has no Connection header: reset the stream once the answer is queued.
   if (unread && !http1 && 'stream' in req && !req.stream.closed) req.stream.close(h2.NGHTTP2_NO_ERROR);
+}
+
+/** The catalogue error `err` is answered as (500 `internal_error` for anything else), logged: at error level when 5xx. */
+function refusal(ctx: Ctx, err: unknown, method: string | undefined, url: string | undefined): AppError {
+  const app = isIngestError(err) ? err : new AppError(IngestErrors.INTERNAL);
+  if (app.httpStatus >= 500) ctx.logger.error({ err, method, url }, 'ingest request failed');
+  else ctx.logger.debug({ code: app.code, message: app.message, url }, 'ingest request refused');
+  return app;
 }
