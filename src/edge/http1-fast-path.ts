@@ -62,6 +62,10 @@ const WAITING = Symbol('fastPath.waiting');
 const BODY = Symbol('fastPath.body');
 /** A POST answer not written yet: nothing more is read or answered until it is. */
 const PENDING = Symbol('fastPath.pending');
+/** Bytes a connection may send while a POST answer is pending before it stops being read. */
+const STASH_LIMIT = 64 * 1024;
+/** Bodies up to this size are written in one string with their head (one TLS record, no cork). */
+const INLINE_BODY = 1024;
 type FastSocket = TLSSocket & { [WAITING]?: Buffer; [BODY]?: BodyInProgress; [PENDING]?: boolean };
 
 interface BodyInProgress {
@@ -78,7 +82,7 @@ interface BodyInProgress {
  * read from the socket's bytes ({@link parseRequestHead}), answered with a precomputed head and
  * body in one write, pipelined requests in order, `Connection: close` honoured. A POST the host
  * takes is answered once its `Content-Length` bytes are read (within `requestTimeoutMs`, else
- * 408 and close); until its answer is written the connection reads nothing more. Anything else (a
+ * 408 and close); until its answer is written, what the connection sends waits. Anything else (a
  * head split across reads, larger than `maxHeaderBytes`, not plain, or a request the host does
  * not answer) gives the connection to the full server at that request: the unread bytes are put
  * back with `unshift` before {@link FastPathHost.handOver}, so nothing is lost or reordered and
@@ -112,6 +116,7 @@ export class Http1FastPath {
 
   /** Answers the complete requests in `chunk` from `offset` on. */
   private read(socket: FastSocket, chunk: Buffer, offset: number): void {
+    if (socket[PENDING]) return this.stash(socket, offset === 0 ? chunk : chunk.subarray(offset));
     let at = offset;
     const inProgress = socket[BODY];
     if (inProgress !== undefined) {
@@ -165,7 +170,6 @@ export class Http1FastPath {
   private respond(socket: FastSocket, head: RequestHead, deferred: FastDeferred, started: number, body: Buffer, chunk: Buffer, rest: number): void {
     socket[PENDING] = true;
     socket[WAITING] = rest < chunk.length ? chunk.subarray(rest) : undefined;
-    socket.pause();
     void deferred.respond(body).then((answer) => this.answered(socket, head, { answer, route: deferred.route, host: deferred.host }, started));
   }
 
@@ -183,7 +187,19 @@ export class Http1FastPath {
     const waiting = socket[WAITING];
     socket[WAITING] = undefined;
     if (waiting !== undefined) this.read(socket, waiting, 0);
-    if (socket[WAITING] === undefined && !socket[PENDING]) socket.resume();
+    if (socket[WAITING] === undefined && !socket[PENDING] && socket.isPaused()) socket.resume();
+  }
+
+  /**
+   * Keeps what a connection sends while its POST answer is pending, to be read after it; past
+   * {@link STASH_LIMIT} bytes the socket stops reading until then. (Not pausing in the common
+   * case, a client waiting for its answer, saves stopping and restarting reads per request.)
+   */
+  private stash(socket: FastSocket, bytes: Buffer): void {
+    const waiting = socket[WAITING];
+    const all = waiting === undefined ? bytes : Buffer.concat([waiting, bytes]);
+    socket[WAITING] = all;
+    if (all.length > STASH_LIMIT) socket.pause();
   }
 
   /** Answers 408 and closes when the body in progress is not complete `requestTimeoutMs` after its head. */
@@ -204,6 +220,10 @@ export class Http1FastPath {
     const body = head.method === 'HEAD' ? undefined : answer.body;
     if (body === undefined || body.length === 0) {
       socket.write(text, 'latin1');
+      return;
+    }
+    if (body.length <= INLINE_BODY) {
+      socket.write(text + body.toString('latin1'), 'latin1');
       return;
     }
     // One write of head and body (TLS records and TCP segments are not split between them).
