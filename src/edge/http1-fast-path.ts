@@ -94,6 +94,8 @@ export class Http1FastPath {
   private readonly onDrain: (this: FastSocket) => void;
   private readonly onTimeout: (this: FastSocket) => void;
   private readonly onError: (this: FastSocket) => void;
+  /** Whole responses of prepared answers, by answer (see {@link wholeResponse}). */
+  private readonly whole = new WeakMap<ReadyAnswer, { readonly text: string; readonly bytes: Buffer }>();
 
   constructor(private readonly host: FastPathHost, private readonly heads: ResponseHeads, private readonly options: FastPathOptions) {
     const fast = this;
@@ -227,10 +229,30 @@ export class Http1FastPath {
       return;
     }
     // One write of head and body (TLS records and TCP segments are not split between them).
+    if (Object.isFrozen(answer)) {
+      socket.write(this.wholeResponse(answer, body, text));
+      return;
+    }
     socket.cork();
     socket.write(text, 'latin1');
     socket.write(body);
     socket.uncork();
+  }
+
+  /**
+   * Head and body of a prepared answer in one buffer, kept with the answer while its head stays
+   * the same (the `Date` line changes it once a second): one buffer per write, not copied again
+   * below. Buffers are never changed once made, so writes in progress may share them.
+   */
+  private wholeResponse(answer: ReadyAnswer, body: Buffer, text: string): Buffer {
+    const known = this.whole.get(answer);
+    if (known !== undefined && known.text === text) return known.bytes;
+    const headBytes = Buffer.byteLength(text, 'latin1');
+    const bytes = Buffer.allocUnsafeSlow(headBytes + body.length);
+    bytes.write(text, 0, 'latin1');
+    body.copy(bytes, headBytes);
+    this.whole.set(answer, { text, bytes });
+    return bytes;
   }
 
   private drained(socket: FastSocket): void {
