@@ -121,10 +121,10 @@ export class EdgeServer {
         if (head.method === 'POST') this.settled(socket);
         this.requests.record(served.route, served.answer.status, started, served.host, head.method, head.target, 'http/1.1', socket);
       },
-      bodyTimedOut: (head, deferred, started, socket) => {
+      unfinishedBody: (head, deferred, started, socket, why) => {
         this.settled(socket);
-        this.metrics.refused.inc(['request_timeout']);
-        const answer = errorAnswer(new AppError(EdgeErrors.REQUEST_TIMEOUT));
+        if (why === 'timeout') this.metrics.refused.inc(['request_timeout']);
+        const answer = errorAnswer(new AppError(why === 'timeout' ? EdgeErrors.REQUEST_TIMEOUT : EdgeErrors.INCOMPLETE_REQUEST));
         this.requests.record(deferred.route, answer.status, started, deferred.host, head.method, head.target, 'http/1.1', socket);
         return answer;
       },

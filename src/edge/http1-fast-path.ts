@@ -18,8 +18,11 @@ export interface FastPathHost {
    * connection closed before it could be; `started` is `performance.now()` at the head's parse.
    */
   served(head: RequestHead, served: FastServed, started: number, socket: TLSSocket): void;
-  /** The answer (written with `Connection: close`) to a request whose body did not arrive within `requestTimeoutMs`. */
-  bodyTimedOut(head: RequestHead, deferred: FastDeferred, started: number, socket: TLSSocket): ReadyAnswer;
+  /**
+   * The answer (written with `Connection: close`) to a request whose body will not be complete:
+   * it did not arrive within `requestTimeoutMs` (`timeout`), or the client ended its side first (`ended`).
+   */
+  unfinishedBody(head: RequestHead, deferred: FastDeferred, started: number, socket: TLSSocket, why: 'timeout' | 'ended'): ReadyAnswer;
   /** Whether answers written now close their connection (the server is draining). */
   closing(): boolean;
   /** Gives `socket` to the full HTTP/1.1 server; the bytes it has not consumed were put back on the socket. */
@@ -66,7 +69,11 @@ const PENDING = Symbol('fastPath.pending');
 const STASH_LIMIT = 64 * 1024;
 /** Bodies up to this size are written in one string with their head (one TLS record, no cork). */
 const INLINE_BODY = 1024;
-type FastSocket = TLSSocket & { [WAITING]?: Buffer; [BODY]?: BodyInProgress; [PENDING]?: boolean };
+/** The client ended its side of the connection (half-close): answer what it sent, then close. */
+const ENDED = Symbol('fastPath.ended');
+/** The fast path serves the connection (cleared at hand-over or close). */
+const SERVED = Symbol('fastPath.served');
+type FastSocket = TLSSocket & { [WAITING]?: Buffer; [BODY]?: BodyInProgress; [PENDING]?: boolean; [ENDED]?: boolean; [SERVED]?: boolean };
 
 interface BodyInProgress {
   readonly head: RequestHead;
@@ -94,6 +101,7 @@ export class Http1FastPath {
   private readonly onDrain: (this: FastSocket) => void;
   private readonly onTimeout: (this: FastSocket) => void;
   private readonly onError: (this: FastSocket) => void;
+  private readonly onEnd: (this: FastSocket) => void;
   /** Whole responses of prepared answers, by answer (see {@link wholeResponse}). */
   private readonly whole = new WeakMap<ReadyAnswer, { readonly text: string; readonly bytes: Buffer }>();
 
@@ -105,10 +113,16 @@ export class Http1FastPath {
     this.onTimeout = function onFastTimeout(this: FastSocket) { this.destroy(); };
     // The socket is destroyed by the stream itself; the listener keeps the error from being thrown.
     this.onError = function onFastError(this: FastSocket) { this.destroy(); };
+    this.onEnd = function onFastEnd(this: FastSocket) { fast.ended(this); };
   }
 
   /** Starts serving an established HTTP/1.x connection. */
-  serve(socket: TLSSocket): void {
+  serve(socket: FastSocket): void {
+    socket[SERVED] = true;
+    // A client may end its side right after its last request and still read the answers: the
+    // fast path ends the connection itself once they are written (RFC 9112 §9.6).
+    socket.allowHalfOpen = true;
+    socket.on('end', this.onEnd);
     socket.setTimeout(this.options.idleTimeoutMs);
     socket.on('timeout', this.onTimeout);
     socket.on('error', this.onError);
@@ -182,7 +196,7 @@ export class Http1FastPath {
       this.host.served(head, { ...served, answer: { ...served.answer, status: 0 } }, started, socket);
       return;
     }
-    const close = head.close || this.host.closing();
+    const close = head.close || this.host.closing() || (socket[ENDED] === true && socket[WAITING] === undefined);
     this.write(socket, head, served.answer, close);
     this.host.served(head, served, started, socket);
     if (close) return this.closeAfterWrite(socket);
@@ -190,6 +204,25 @@ export class Http1FastPath {
     socket[WAITING] = undefined;
     if (waiting !== undefined) this.read(socket, waiting, 0);
     if (socket[WAITING] === undefined && !socket[PENDING] && socket.isPaused()) socket.resume();
+    this.closeIfEnded(socket);
+  }
+
+  /** The client ended its side: a body in progress cannot complete (400 and close); otherwise close once what it sent is answered. */
+  private ended(socket: FastSocket): void {
+    socket[ENDED] = true;
+    const body = socket[BODY];
+    if (body !== undefined) {
+      socket[BODY] = undefined;
+      clearTimeout(body.timer);
+      this.write(socket, body.head, this.host.unfinishedBody(body.head, body.deferred, body.started, socket, 'ended'), true);
+      return this.closeAfterWrite(socket);
+    }
+    this.closeIfEnded(socket);
+  }
+
+  /** Closes a connection whose client ended its side once nothing it sent is waiting for an answer. */
+  private closeIfEnded(socket: FastSocket): void {
+    if (socket[ENDED] && socket[SERVED] && !socket[PENDING] && socket[BODY] === undefined && socket[WAITING] === undefined) this.closeAfterWrite(socket);
   }
 
   /**
@@ -210,7 +243,7 @@ export class Http1FastPath {
       const body = socket[BODY];
       socket[BODY] = undefined;
       if (body === undefined || socket.destroyed) return;
-      this.write(socket, body.head, this.host.bodyTimedOut(body.head, body.deferred, body.started, socket), true);
+      this.write(socket, body.head, this.host.unfinishedBody(body.head, body.deferred, body.started, socket, 'timeout'), true);
       this.closeAfterWrite(socket);
     }, Math.max(0, this.options.requestTimeoutMs - (performance.now() - started)));
     timer.unref();
@@ -262,15 +295,25 @@ export class Http1FastPath {
     this.read(socket, waiting, 0);
     // Unless it waits again, read on (after a hand-over or close, resuming again is harmless).
     if (socket[WAITING] === undefined) socket.resume();
+    this.closeIfEnded(socket);
   }
 
-  /** As the full server after a `Connection: close` answer: ends the connection and discards what follows. */
+  /**
+   * As the full server after a `Connection: close` answer: ends the connection and discards what
+   * follows. A client that does not read the answers is cut off after the idle timeout.
+   */
   private closeAfterWrite(socket: FastSocket): void {
     this.detach(socket);
     socket.on('error', this.onError);
     socket.end();
-    if (socket.writableFinished) socket.destroy();
-    else socket.once('finish', destroySocket);
+    if (socket.writableFinished) {
+      socket.destroy();
+      return;
+    }
+    socket.once('finish', destroySocket);
+    const timer = setTimeout(() => socket.destroy(), this.options.idleTimeoutMs);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
   }
 
   /**
@@ -300,6 +343,10 @@ export class Http1FastPath {
   }
 
   private detach(socket: FastSocket): void {
+    socket[SERVED] = false;
+    // The full server's own setting (it ends its side when the client ends).
+    socket.allowHalfOpen = false;
+    socket.removeListener('end', this.onEnd);
     socket.removeListener('data', this.onData);
     socket.removeListener('drain', this.onDrain);
     socket.removeListener('timeout', this.onTimeout);

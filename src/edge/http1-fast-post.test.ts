@@ -50,7 +50,7 @@ function open(port: number, ca: string): Promise<TLSSocket> {
 }
 
 /** Writes `writes` on one connection (`gapMs` apart) and reads until `expected` responses arrived or it closed. */
-async function exchange(edge: TestEdge, writes: ReadonlyArray<string | Buffer>, expected: number, gapMs = 0): Promise<{ responses: RawResponse[]; closed: boolean }> {
+async function exchange(edge: TestEdge, writes: ReadonlyArray<string | Buffer>, expected: number, gapMs = 0, endAfter = false): Promise<{ responses: RawResponse[]; closed: boolean }> {
   const s = await open(edge.port, edge.pki.ca.rootPem);
   const parts: Buffer[] = [];
   const done = new Promise<{ responses: RawResponse[]; closed: boolean }>((resolve) => {
@@ -71,6 +71,7 @@ async function exchange(edge: TestEdge, writes: ReadonlyArray<string | Buffer>, 
     s.write(w);
     if (gapMs) await new Promise((r) => setTimeout(r, gapMs));
   }
+  if (endAfter) s.end();
   return done;
 }
 
@@ -169,6 +170,33 @@ describe('API POSTs on the HTTP/1.1 fast path', () => {
     assert.equal(big.responses[0]?.status, 400);
     assert.equal(JSON.parse(big.responses[0]!.body.toString()).code, 'request_too_large');
     assert.equal(rig.fullCalls(), before + 2);
+  });
+
+  test('answer every request of a client that ends its side right after sending them, then close', async () => {
+    const before = await rig.store.events.count('src_a');
+    const get = `GET /healthz HTTP/1.1\r\nHost: ${API}\r\n\r\n`;
+    const { responses, closed } = await exchange(rig.edge, [Buffer.concat([post('/v1/track', track(), { Authorization: BASIC }),
+      Buffer.from(get), post('/v1/t', track({ writeKey: 'KEY_A' }))])], 3, 0, true);
+    assert.deepEqual(responses.map((r) => r.status), [200, 200, 200]);
+    assert.equal(responses[2]!.headers.get('connection'), 'close');
+    assert.equal(closed, true);
+    assert.equal(await rig.store.events.count('src_a'), before + 2);
+    const whole = post('/v1/track', track(), { Authorization: BASIC });
+    const cut = await exchange(rig.edge, [whole.subarray(0, whole.length - 5)], 1, 20, true);
+    assert.equal(cut.responses[0]?.status, 400);
+    assert.equal(JSON.parse(cut.responses[0]!.body.toString()).error.code, 'ERR_EDGE_INCOMPLETE_REQUEST');
+    assert.equal(cut.closed, true);
+    assert.equal(await rig.store.events.count('src_a'), before + 2);
+  });
+
+  test('leave a Content-Length with a tab to the request-object path, which refuses it', async () => {
+    const before = rig.fullCalls();
+    const body = track();
+    const bad = Buffer.from(`POST /v1/track HTTP/1.1\r\nHost: ${API}\r\nAuthorization: ${BASIC}\r\nContent-Length: ${body.length}\t\r\n\r\n${body}`);
+    const { responses, closed } = await exchange(rig.edge, [bad], 1);
+    assert.equal(responses[0]?.status, 400);
+    assert.equal(closed, true);
+    assert.equal(rig.fullCalls(), before);
   });
 
   test('route by Host as every request: 421 for another workspace\'s host on this connection, 404 for a CDN path', async () => {

@@ -81,7 +81,8 @@ export function parseRequestHead(text: string): RequestHead | undefined {
       case 'accept-encoding': if (acceptEncoding !== undefined) return undefined; acceptEncoding = value; break;
       case 'if-none-match': if (ifNoneMatch !== undefined) return undefined; ifNoneMatch = value; break;
       case 'connection': if (connection !== undefined) return undefined; connection = value; break;
-      case 'content-length': if (contentLength !== undefined) return undefined; contentLength = value; break;
+      // A tab around the value is refused, as by the full server's parser (the answers must not differ).
+      case 'content-length': if (contentLength !== undefined || hasTab(text, colon, end)) return undefined; contentLength = value; break;
       case 'content-encoding': if (contentEncoding !== undefined) return undefined; contentEncoding = value; break;
       case 'authorization': if (authorization !== undefined) return undefined; authorization = value; break;
       case 'origin': if (origin !== undefined) return undefined; origin = value; break;
@@ -107,6 +108,11 @@ function fieldValue(text: string, from: number, end: number): string | undefined
   while (b > a && (text.charCodeAt(b - 1) === 32 || text.charCodeAt(b - 1) === 9)) b--;
   const value = text.slice(a, b);
   return CONTROL.test(value) ? undefined : value;
+}
+
+function hasTab(text: string, from: number, end: number): boolean {
+  const tab = text.indexOf('\t', from);
+  return tab >= 0 && tab < end;
 }
 
 /** Whether a `Connection` value asks to close (RFC 9112 §9.6); undefined when it asks to upgrade. */
