@@ -128,6 +128,10 @@ export class EdgeServer {
         this.requests.record(deferred.route, answer.status, started, deferred.host, head.method, head.target, 'http/1.1', socket);
         return answer;
       },
+      unfinishedHead: (_socket, why) => {
+        if (why === 'timeout') this.metrics.refused.inc(['request_timeout']);
+        return errorAnswer(new AppError(why === 'timeout' ? EdgeErrors.REQUEST_TIMEOUT : EdgeErrors.INCOMPLETE_REQUEST));
+      },
       closing: () => this.draining,
       handOver: (socket) => this.native?.http1(socket),
     };

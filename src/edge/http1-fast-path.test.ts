@@ -151,9 +151,34 @@ describe('the HTTP/1.1 fast path', () => {
     assert.deepEqual(JSON.parse(responses[1]!.body.toString()), { method: 'POST', bytes: 10 });
     assert.equal(responses[2]!.headers.get('content-encoding'), 'gzip');
     assert.equal(fullHandlerCalls, before + 1, 'after the hand-over Node\'s server answers the rest');
-    // A head split across writes goes to Node's server too.
-    const split = await exchange(fast.port, fast.pki.ca.rootPem, [`GET /healthz HTTP/1.1\r\nHost: ${CDN}\r\n`, 'X-Late: 1\r\n\r\n'], [false], { gapMs: 50 });
-    assert.equal(split.responses[0]?.status, 200);
+  });
+
+  test('keeps a head split across reads, at any byte, and answers it when the rest arrives', async () => {
+    const before = fullHandlerCalls;
+    const requests = get(BUNDLE, { 'Accept-Encoding': 'gzip' }) + get('/healthz') + get(BUNDLE, { 'Accept-Encoding': 'br' });
+    for (const cut of [1, 10, 40, requests.indexOf('\r\n\r\n') + 2, requests.indexOf('\r\n\r\n') + 3, requests.length - 1]) {
+      const split = await exchange(fast.port, fast.pki.ca.rootPem, [requests.slice(0, cut), requests.slice(cut)], [false, false, false], { gapMs: 30 });
+      assert.deepEqual(split.responses.map((r) => r.status), [200, 200, 200], `cut at ${cut}`);
+      assert.equal(split.closed, false);
+    }
+    assert.equal(fullHandlerCalls, before, 'the fast path answered every split request');
+  });
+
+  test('answers a head that stops arriving with 408 and one cut off by the client\'s end with 400, closing both', async () => {
+    const slow = await startTestEdge({ cdn: cdn, limits: { headersTimeoutMs: 300 } });
+    try {
+      const late = await exchange(slow.port, slow.pki.ca.rootPem, [`GET /healthz HTTP/1.1\r\nHost: ${CDN}\r\n`], [false]);
+      assert.deepEqual([late.responses[0]?.status, late.closed], [408, true]);
+      const s = await open(slow.port, slow.pki.ca.rootPem);
+      const got: Buffer[] = [];
+      s.on('data', (d: Buffer) => got.push(d));
+      const closed = new Promise((r) => s.once('close', r));
+      s.end(`GET /healthz HTTP/1.1\r\nHost: ${CDN}\r\n`);
+      await closed;
+      assert.match(Buffer.concat(got).toString('latin1'), /^HTTP\/1\.1 400 /);
+    } finally {
+      await slow.close();
+    }
   });
 
   test('answers a malformed request line with 400 and an oversized head with 431 on a connection it served', async () => {

@@ -23,6 +23,8 @@ export interface FastPathHost {
    * it did not arrive within `requestTimeoutMs` (`timeout`), or the client ended its side first (`ended`).
    */
   unfinishedBody(head: RequestHead, deferred: FastDeferred, started: number, socket: TLSSocket, why: 'timeout' | 'ended'): ReadyAnswer;
+  /** As {@link unfinishedBody}, for a request head that did not arrive within `headersTimeoutMs` or was cut off by the client's end. */
+  unfinishedHead(socket: TLSSocket, why: 'timeout' | 'ended'): ReadyAnswer;
   /** Whether answers written now close their connection (the server is draining). */
   closing(): boolean;
   /** Gives `socket` to the full HTTP/1.1 server; the bytes it has not consumed were put back on the socket. */
@@ -56,6 +58,8 @@ export interface FastPathOptions {
   readonly idleTimeoutMs: number;
   /** Time from a request's head to the end of its body (ms), as the full server's `requestTimeout`. */
   readonly requestTimeoutMs: number;
+  /** Time for a request head to arrive once its first bytes have (ms), as the full server's `headersTimeout`. */
+  readonly headersTimeoutMs: number;
 }
 
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
@@ -73,7 +77,17 @@ const INLINE_BODY = 1024;
 const ENDED = Symbol('fastPath.ended');
 /** The fast path serves the connection (cleared at hand-over or close). */
 const SERVED = Symbol('fastPath.served');
-type FastSocket = TLSSocket & { [WAITING]?: Buffer; [BODY]?: BodyInProgress; [PENDING]?: boolean; [ENDED]?: boolean; [SERVED]?: boolean };
+/** The first bytes of a request head whose end has not arrived yet. */
+const PARTIAL = Symbol('fastPath.partial');
+type FastSocket = TLSSocket & {
+  [WAITING]?: Buffer; [BODY]?: BodyInProgress; [PENDING]?: boolean; [ENDED]?: boolean; [SERVED]?: boolean; [PARTIAL]?: PartialHead;
+};
+
+interface PartialHead {
+  readonly parts: Buffer[];
+  bytes: number;
+  readonly timer: NodeJS.Timeout;
+}
 
 interface BodyInProgress {
   readonly head: RequestHead;
@@ -130,10 +144,23 @@ export class Http1FastPath {
     socket.on('data', this.onData);
   }
 
-  /** Answers the complete requests in `chunk` from `offset` on. */
-  private read(socket: FastSocket, chunk: Buffer, offset: number): void {
-    if (socket[PENDING]) return this.stash(socket, offset === 0 ? chunk : chunk.subarray(offset));
+  /** Answers the complete requests in `bytes` from `offset` on. */
+  private read(socket: FastSocket, bytes: Buffer, offset: number): void {
+    if (socket[PENDING]) return this.stash(socket, offset === 0 ? bytes : bytes.subarray(offset));
+    let chunk = bytes;
     let at = offset;
+    const partial = socket[PARTIAL];
+    if (partial !== undefined) {
+      const more = offset === 0 ? bytes : bytes.subarray(offset);
+      partial.parts.push(more);
+      partial.bytes += more.length;
+      // The head ends with CRLF CRLF: without a line feed in the new bytes it still has not ended.
+      if (more.indexOf(0x0a) < 0 && partial.bytes <= this.options.maxHeaderBytes) return;
+      socket[PARTIAL] = undefined;
+      clearTimeout(partial.timer);
+      chunk = Buffer.concat(partial.parts, partial.bytes);
+      at = 0;
+    }
     const inProgress = socket[BODY];
     if (inProgress !== undefined) {
       at = this.collect(socket, inProgress, chunk, at);
@@ -147,8 +174,12 @@ export class Http1FastPath {
         socket.pause();
         return;
       }
+      // Empty lines before a request line are ignored (RFC 9112 §2.2).
+      while (chunk[at] === 0x0d && chunk[at + 1] === 0x0a) at += 2;
+      if (at >= chunk.length) return;
       const started = performance.now();
       const end = chunk.indexOf(HEAD_END, at);
+      if (end < 0 && chunk.length - at <= this.options.maxHeaderBytes) return this.keepPartial(socket, chunk.subarray(at));
       if (end < 0 || end - at > this.options.maxHeaderBytes) return this.handOver(socket, chunk, at);
       const head = parseRequestHead(chunk.toString('latin1', at, end));
       const served = head && this.host.answer(head, socket);
@@ -161,10 +192,22 @@ export class Http1FastPath {
         socket[BODY] = { head, deferred: served, started, parts, have: chunk.length - at, timer: this.bodyTimer(socket, started) };
         return;
       }
-      this.write(socket, head, served.answer, head.close);
+      this.write(socket, head.method === 'HEAD', served.answer, head.close);
       this.host.served(head, served, started, socket);
       if (head.close) return this.closeAfterWrite(socket);
     }
+  }
+
+  /** Keeps the start of a head split across reads (a pipeline cut at a TLS record, a slow client); 408 and close if the rest is late. */
+  private keepPartial(socket: FastSocket, bytes: Buffer): void {
+    const timer = setTimeout(() => {
+      if (socket[PARTIAL] === undefined || socket.destroyed) return;
+      socket[PARTIAL] = undefined;
+      this.write(socket, false, this.host.unfinishedHead(socket, 'timeout'), true);
+      this.closeAfterWrite(socket);
+    }, this.options.headersTimeoutMs);
+    timer.unref();
+    socket[PARTIAL] = { parts: [bytes], bytes: bytes.length, timer };
   }
 
   /** Adds `chunk` from `at` to a body in progress; returns where the bytes after the body start, or -1 when all of the chunk was body (or it was answered). */
@@ -197,7 +240,7 @@ export class Http1FastPath {
       return;
     }
     const close = head.close || this.host.closing() || (socket[ENDED] === true && socket[WAITING] === undefined);
-    this.write(socket, head, served.answer, close);
+    this.write(socket, head.method === 'HEAD', served.answer, close);
     this.host.served(head, served, started, socket);
     if (close) return this.closeAfterWrite(socket);
     const waiting = socket[WAITING];
@@ -214,15 +257,25 @@ export class Http1FastPath {
     if (body !== undefined) {
       socket[BODY] = undefined;
       clearTimeout(body.timer);
-      this.write(socket, body.head, this.host.unfinishedBody(body.head, body.deferred, body.started, socket, 'ended'), true);
+      this.write(socket, false, this.host.unfinishedBody(body.head, body.deferred, body.started, socket, 'ended'), true);
       return this.closeAfterWrite(socket);
     }
     this.closeIfEnded(socket);
   }
 
-  /** Closes a connection whose client ended its side once nothing it sent is waiting for an answer. */
+  /**
+   * Closes a connection whose client ended its side once nothing it sent is waiting for an
+   * answer; the start of a head that can no longer complete gets 400 first.
+   */
   private closeIfEnded(socket: FastSocket): void {
-    if (socket[ENDED] && socket[SERVED] && !socket[PENDING] && socket[BODY] === undefined && socket[WAITING] === undefined) this.closeAfterWrite(socket);
+    if (!socket[ENDED] || !socket[SERVED] || socket[PENDING] || socket[BODY] !== undefined || socket[WAITING] !== undefined) return;
+    const partial = socket[PARTIAL];
+    if (partial !== undefined) {
+      socket[PARTIAL] = undefined;
+      clearTimeout(partial.timer);
+      this.write(socket, false, this.host.unfinishedHead(socket, 'ended'), true);
+    }
+    this.closeAfterWrite(socket);
   }
 
   /**
@@ -243,16 +296,17 @@ export class Http1FastPath {
       const body = socket[BODY];
       socket[BODY] = undefined;
       if (body === undefined || socket.destroyed) return;
-      this.write(socket, body.head, this.host.unfinishedBody(body.head, body.deferred, body.started, socket, 'timeout'), true);
+      this.write(socket, false, this.host.unfinishedBody(body.head, body.deferred, body.started, socket, 'timeout'), true);
       this.closeAfterWrite(socket);
     }, Math.max(0, this.options.requestTimeoutMs - (performance.now() - started)));
     timer.unref();
     return timer;
   }
 
-  private write(socket: TLSSocket, head: RequestHead, answer: ReadyAnswer, close: boolean): void {
+  /** Writes `answer` (its head only when `headOnly`, for HEAD requests), announcing a close when `close`. */
+  private write(socket: TLSSocket, headOnly: boolean, answer: ReadyAnswer, close: boolean): void {
     const text = this.heads.render(answer, close);
-    const body = head.method === 'HEAD' ? undefined : answer.body;
+    const body = headOnly ? undefined : answer.body;
     if (body === undefined || body.length === 0) {
       socket.write(text, 'latin1');
       return;
@@ -344,6 +398,9 @@ export class Http1FastPath {
 
   private detach(socket: FastSocket): void {
     socket[SERVED] = false;
+    const partial = socket[PARTIAL];
+    if (partial !== undefined) clearTimeout(partial.timer);
+    socket[PARTIAL] = undefined;
     // The full server's own setting (it ends its side when the client ends).
     socket.allowHalfOpen = false;
     socket.removeListener('end', this.onEnd);
