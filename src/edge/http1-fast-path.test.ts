@@ -169,6 +169,10 @@ describe('the HTTP/1.1 fast path', () => {
     try {
       const late = await exchange(slow.port, slow.pki.ca.rootPem, [`GET /healthz HTTP/1.1\r\nHost: ${CDN}\r\n`], [false]);
       assert.deepEqual([late.responses[0]?.status, late.closed], [408, true]);
+      // A header line every 100 ms does not stretch the time a head has (it counts from the first byte).
+      const lines = [`GET /healthz HTTP/1.1\r\nHost: ${CDN}\r\n`, ...Array.from({ length: 6 }, (_, i) => `X-Line-${i}: 1\r\n`), '\r\n'];
+      const trickled = await exchange(slow.port, slow.pki.ca.rootPem, lines, [false], { gapMs: 100 });
+      assert.deepEqual([trickled.responses[0]?.status, trickled.closed], [408, true]);
       const s = await open(slow.port, slow.pki.ca.rootPem);
       const got: Buffer[] = [];
       s.on('data', (d: Buffer) => got.push(d));

@@ -86,6 +86,10 @@ type FastSocket = TLSSocket & {
 interface PartialHead {
   readonly parts: Buffer[];
   bytes: number;
+  /** The last bytes kept (up to 3): with new bytes, where the blank line ending the head may be. */
+  tail: Buffer;
+  /** `performance.now()` at the head's first byte: the header timeout runs from there. */
+  readonly since: number;
   readonly timer: NodeJS.Timeout;
 }
 
@@ -149,17 +153,24 @@ export class Http1FastPath {
     if (socket[PENDING]) return this.stash(socket, offset === 0 ? bytes : bytes.subarray(offset));
     let chunk = bytes;
     let at = offset;
+    /** When the head now continued began (its header timeout keeps running from there). */
+    let since: number | undefined;
     const partial = socket[PARTIAL];
     if (partial !== undefined) {
       const more = offset === 0 ? bytes : bytes.subarray(offset);
       partial.parts.push(more);
       partial.bytes += more.length;
-      // The head ends with CRLF CRLF: without a line feed in the new bytes it still has not ended.
-      if (more.indexOf(0x0a) < 0 && partial.bytes <= this.options.maxHeaderBytes) return;
+      // Only the new bytes and the few before them can hold the blank line ending the head.
+      const around = Buffer.concat([partial.tail, more]);
+      if (around.indexOf(HEAD_END) < 0 && partial.bytes <= this.options.maxHeaderBytes) {
+        partial.tail = around.subarray(Math.max(0, around.length - 3));
+        return;
+      }
       socket[PARTIAL] = undefined;
       clearTimeout(partial.timer);
       chunk = Buffer.concat(partial.parts, partial.bytes);
       at = 0;
+      since = partial.since;
     }
     const inProgress = socket[BODY];
     if (inProgress !== undefined) {
@@ -179,12 +190,13 @@ export class Http1FastPath {
       if (at >= chunk.length) return;
       const started = performance.now();
       const end = chunk.indexOf(HEAD_END, at);
-      if (end < 0 && chunk.length - at <= this.options.maxHeaderBytes) return this.keepPartial(socket, chunk.subarray(at));
+      if (end < 0 && chunk.length - at <= this.options.maxHeaderBytes) return this.keepPartial(socket, chunk.subarray(at), since ?? started);
       if (end < 0 || end - at > this.options.maxHeaderBytes) return this.handOver(socket, chunk, at);
       const head = parseRequestHead(chunk.toString('latin1', at, end));
       const served = head && this.host.answer(head, socket);
       if (!head || !served) return this.handOver(socket, chunk, at);
       at = end + 4;
+      since = undefined;
       if ('respond' in served) {
         const length = head.contentLength;
         if (chunk.length - at >= length) return this.respond(socket, head, served, started, chunk.subarray(at, at + length), chunk, at + length);
@@ -199,15 +211,15 @@ export class Http1FastPath {
   }
 
   /** Keeps the start of a head split across reads (a pipeline cut at a TLS record, a slow client); 408 and close if the rest is late. */
-  private keepPartial(socket: FastSocket, bytes: Buffer): void {
+  private keepPartial(socket: FastSocket, bytes: Buffer, since: number): void {
     const timer = setTimeout(() => {
       if (socket[PARTIAL] === undefined || socket.destroyed) return;
       socket[PARTIAL] = undefined;
       this.write(socket, false, this.host.unfinishedHead(socket, 'timeout'), true);
       this.closeAfterWrite(socket);
-    }, this.options.headersTimeoutMs);
+    }, Math.max(0, this.options.headersTimeoutMs - (performance.now() - since)));
     timer.unref();
-    socket[PARTIAL] = { parts: [bytes], bytes: bytes.length, timer };
+    socket[PARTIAL] = { parts: [bytes], bytes: bytes.length, tail: bytes.subarray(Math.max(0, bytes.length - 3)), since, timer };
   }
 
   /** Adds `chunk` from `at` to a body in progress; returns where the bytes after the body start, or -1 when all of the chunk was body (or it was answered). */
@@ -253,6 +265,15 @@ export class Http1FastPath {
   /** The client ended its side: a body in progress cannot complete (400 and close); otherwise close once what it sent is answered. */
   private ended(socket: FastSocket): void {
     socket[ENDED] = true;
+    this.closeIfEnded(socket);
+  }
+
+  /**
+   * Closes a connection whose client ended its side once nothing it sent is waiting for an
+   * answer; a body or head that can no longer complete gets 400 first.
+   */
+  private closeIfEnded(socket: FastSocket): void {
+    if (!socket[ENDED] || !socket[SERVED] || socket[PENDING] || socket[WAITING] !== undefined) return;
     const body = socket[BODY];
     if (body !== undefined) {
       socket[BODY] = undefined;
@@ -260,15 +281,6 @@ export class Http1FastPath {
       this.write(socket, false, this.host.unfinishedBody(body.head, body.deferred, body.started, socket, 'ended'), true);
       return this.closeAfterWrite(socket);
     }
-    this.closeIfEnded(socket);
-  }
-
-  /**
-   * Closes a connection whose client ended its side once nothing it sent is waiting for an
-   * answer; the start of a head that can no longer complete gets 400 first.
-   */
-  private closeIfEnded(socket: FastSocket): void {
-    if (!socket[ENDED] || !socket[SERVED] || socket[PENDING] || socket[BODY] !== undefined || socket[WAITING] !== undefined) return;
     const partial = socket[PARTIAL];
     if (partial !== undefined) {
       socket[PARTIAL] = undefined;
@@ -390,6 +402,14 @@ export class Http1FastPath {
     socket[WAITING] = undefined;
     // Paused, the bytes put back stay buffered until the full server listens; resuming then
     // delivers them before anything read later.
+    if (socket.readableEnded) {
+      // The client's end was read already: nothing can be put back on the stream. The full
+      // server gets the bytes and the end as events, as it would have read them.
+      this.host.handOver(socket);
+      if (at < chunk.length) socket.emit('data', chunk.subarray(at));
+      socket.emit('end');
+      return;
+    }
     socket.pause();
     if (at < chunk.length) socket.unshift(chunk.subarray(at));
     this.host.handOver(socket);

@@ -189,6 +189,19 @@ describe('API POSTs on the HTTP/1.1 fast path', () => {
     assert.equal(await rig.store.events.count('src_a'), before + 2);
   });
 
+  test('after a client\'s end, still answer what only the full server answers, and a body cut off behind an answered POST at once', async () => {
+    const before = await rig.store.events.count('src_a');
+    const queued = await exchange(rig.edge, [Buffer.concat([post('/v1/track', track(), { Authorization: BASIC }), Buffer.from(TO_NODE)])], 2, 0, true);
+    assert.deepEqual(queued.responses.map((r) => r.status), [200, 404]);
+    assert.equal(queued.closed, true);
+    const second = post('/v1/track', track(), { Authorization: BASIC });
+    const started = Date.now();
+    const cut = await exchange(rig.edge, [Buffer.concat([post('/v1/track', track(), { Authorization: BASIC }), second.subarray(0, second.length - 5)])], 2, 0, true);
+    assert.deepEqual(cut.responses.map((r) => r.status), [200, 400]);
+    assert.ok(Date.now() - started < 1_000, 'the 400 came at once, not at the request timeout');
+    assert.equal(await rig.store.events.count('src_a'), before + 2);
+  });
+
   test('leave a Content-Length with a tab to the request-object path, which refuses it', async () => {
     const before = rig.fullCalls();
     const body = track();
