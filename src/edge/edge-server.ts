@@ -233,6 +233,9 @@ export class EdgeServer {
       headersTimeout: limits.headersTimeoutMs,
       requestTimeout: limits.requestTimeoutMs,
       keepAliveTimeout: limits.idleTimeoutMs,
+      // A client's half-close ends the connection once the requests it sent are answered, not at
+      // once (the sockets stay half-open from the fast path on).
+      httpAllowHalfOpen: true,
       connectionsCheckingInterval: Math.max(100, Math.min(5_000, Math.floor(limits.headersTimeoutMs / 4))),
     });
     server.setTimeout(limits.idleTimeoutMs);

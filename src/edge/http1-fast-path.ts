@@ -84,10 +84,9 @@ type FastSocket = TLSSocket & {
 };
 
 interface PartialHead {
-  readonly parts: Buffer[];
+  /** The bytes so far, copied (not views of the socket's reads, which would keep their whole buffers alive), in `buf[0, bytes)`. */
+  buf: Buffer;
   bytes: number;
-  /** The last bytes kept (up to 3): with new bytes, where the blank line ending the head may be. */
-  tail: Buffer;
   /** `performance.now()` at the head's first byte: the header timeout runs from there. */
   readonly since: number;
   readonly timer: NodeJS.Timeout;
@@ -157,18 +156,13 @@ export class Http1FastPath {
     let since: number | undefined;
     const partial = socket[PARTIAL];
     if (partial !== undefined) {
-      const more = offset === 0 ? bytes : bytes.subarray(offset);
-      partial.parts.push(more);
-      partial.bytes += more.length;
+      const before = partial.bytes;
+      appendPartial(partial, offset === 0 ? bytes : bytes.subarray(offset));
       // Only the new bytes and the few before them can hold the blank line ending the head.
-      const around = Buffer.concat([partial.tail, more]);
-      if (around.indexOf(HEAD_END) < 0 && partial.bytes <= this.options.maxHeaderBytes) {
-        partial.tail = around.subarray(Math.max(0, around.length - 3));
-        return;
-      }
+      if (partial.buf.indexOf(HEAD_END, Math.max(0, before - 3)) < 0 && partial.bytes <= this.options.maxHeaderBytes) return;
       socket[PARTIAL] = undefined;
       clearTimeout(partial.timer);
-      chunk = Buffer.concat(partial.parts, partial.bytes);
+      chunk = partial.buf.subarray(0, partial.bytes);
       at = 0;
       since = partial.since;
     }
@@ -219,7 +213,9 @@ export class Http1FastPath {
       this.closeAfterWrite(socket);
     }, Math.max(0, this.options.headersTimeoutMs - (performance.now() - since)));
     timer.unref();
-    socket[PARTIAL] = { parts: [bytes], bytes: bytes.length, tail: bytes.subarray(Math.max(0, bytes.length - 3)), since, timer };
+    const partial: PartialHead = { buf: Buffer.allocUnsafe(Math.max(256, bytes.length * 2)), bytes: 0, since, timer };
+    appendPartial(partial, bytes);
+    socket[PARTIAL] = partial;
   }
 
   /** Adds `chunk` from `at` to a body in progress; returns where the bytes after the body start, or -1 when all of the chunk was body (or it was answered). */
@@ -421,8 +417,6 @@ export class Http1FastPath {
     const partial = socket[PARTIAL];
     if (partial !== undefined) clearTimeout(partial.timer);
     socket[PARTIAL] = undefined;
-    // The full server's own setting (it ends its side when the client ends).
-    socket.allowHalfOpen = false;
     socket.removeListener('end', this.onEnd);
     socket.removeListener('data', this.onData);
     socket.removeListener('drain', this.onDrain);
@@ -430,6 +424,18 @@ export class Http1FastPath {
     socket.removeListener('error', this.onError);
     socket.setTimeout(0);
   }
+}
+
+/** Copies `more` after the bytes of `partial`, growing its buffer (doubling) as needed. */
+function appendPartial(partial: PartialHead, more: Buffer): void {
+  const need = partial.bytes + more.length;
+  if (need > partial.buf.length) {
+    const grown = Buffer.allocUnsafe(Math.max(need, partial.buf.length * 2));
+    partial.buf.copy(grown, 0, 0, partial.bytes);
+    partial.buf = grown;
+  }
+  more.copy(partial.buf, partial.bytes);
+  partial.bytes = need;
 }
 
 function destroySocket(this: TLSSocket): void {

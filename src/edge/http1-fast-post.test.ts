@@ -194,12 +194,17 @@ describe('API POSTs on the HTTP/1.1 fast path', () => {
     const queued = await exchange(rig.edge, [Buffer.concat([post('/v1/track', track(), { Authorization: BASIC }), Buffer.from(TO_NODE)])], 2, 0, true);
     assert.deepEqual(queued.responses.map((r) => r.status), [200, 404]);
     assert.equal(queued.closed, true);
+    const body = track();
+    const chunked = Buffer.from(`POST /v1/track HTTP/1.1\r\nHost: ${API}\r\nAuthorization: ${BASIC}\r\nTransfer-Encoding: chunked\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`);
+    const slowFull = await exchange(rig.edge, [Buffer.concat([post('/v1/track', track(), { Authorization: BASIC }), chunked])], 2, 0, true);
+    assert.deepEqual(slowFull.responses.map((r) => r.status), [200, 200], 'a request the full server answers later is answered too');
+    assert.equal(slowFull.closed, true);
     const second = post('/v1/track', track(), { Authorization: BASIC });
     const started = Date.now();
     const cut = await exchange(rig.edge, [Buffer.concat([post('/v1/track', track(), { Authorization: BASIC }), second.subarray(0, second.length - 5)])], 2, 0, true);
     assert.deepEqual(cut.responses.map((r) => r.status), [200, 400]);
     assert.ok(Date.now() - started < 1_000, 'the 400 came at once, not at the request timeout');
-    assert.equal(await rig.store.events.count('src_a'), before + 2);
+    assert.equal(await rig.store.events.count('src_a'), before + 4);
   });
 
   test('leave a Content-Length with a tab to the request-object path, which refuses it', async () => {
