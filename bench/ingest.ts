@@ -15,7 +15,7 @@
  * Node.js flags to the firstparty process.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -184,13 +184,38 @@ async function cpuMs(pid: number): Promise<number> {
   }
 }
 
+/** CPU time of each thread of a process in ms, by thread id (with its name); empty where /proc is missing. */
+async function threadCpuMs(pid: number): Promise<Map<number, { name: string; ms: number }>> {
+  const out = new Map<number, { name: string; ms: number }>();
+  try {
+    for (const tid of await readdir(`/proc/${pid}/task`)) {
+      const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+      out.set(Number(tid), { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), ms: ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS });
+    }
+  } catch {
+    // A thread that ended between the listing and its read: the others still count.
+  }
+  return out;
+}
+
+/** `# threads:` line: CPU per request of the server's busiest threads over a round (main = the process's first thread). */
+function threadLine(pid: number, before: Map<number, { name: string; ms: number }>, after: Map<number, { name: string; ms: number }>, requests: number): string {
+  const used = [...after].map(([tid, t]) => ({ tid, name: tid === pid ? 'main' : `${t.name}:${tid}`, ms: t.ms - (before.get(tid)?.ms ?? 0) }))
+    .filter((t) => t.ms > 0).sort((a, b) => b.ms - a.ms).slice(0, 6);
+  return `#   server threads (us/request): ${used.map((t) => `${t.name} ${((t.ms * 1000) / requests).toFixed(1)}`).join(', ')}\n`;
+}
+
 /** One measured round, with the server's CPU time per request over the whole round (warm-up included). */
 async function load(spec: Omit<LoadSpec, 'durationMs'>, serverPid: number): Promise<LoadResult & { cpuUsPerRequest: number }> {
   const cpu0 = await cpuMs(serverPid);
+  const threads0 = await threadCpuMs(serverPid);
   const result = JSON.parse(await child('load', { ...spec, durationMs: DURATION_MS }).done) as LoadResult;
   const cpu = (await cpuMs(serverPid)) - cpu0;
+  const threads = await threadCpuMs(serverPid);
   const rps = result.requests / result.seconds;
   const cpuUsPerRequest = (cpu * 1000) / (rps * (DURATION_MS + WARMUP_MS) / 1000);
+  process.stdout.write(threadLine(serverPid, threads0, threads, rps * (DURATION_MS + WARMUP_MS) / 1000));
   process.stdout.write(`# ${spec.tag}: ${rps.toFixed(0)} req/s, ${(result.events / result.seconds).toFixed(0)} events/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, server CPU ~${cpuUsPerRequest.toFixed(0)} us/request, load generator CPU ~${result.clientCpuUsPerRequest.toFixed(0)} us/request, non-200 ${result.non200}\n`);
   if (result.non200 > 0) throw new Error(`${spec.tag}: ${result.non200} responses were not 200`);
   return { ...result, cpuUsPerRequest };
