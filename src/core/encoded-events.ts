@@ -111,6 +111,84 @@ function owned(bytes: number): Buffer {
   return buf;
 }
 
+/**
+ * Consecutive appends as one unit for a writer: their events' fields joined in order, each
+ * append's event count, and the payload bytes of all of them, in order, as `chunks` (the lines of
+ * event `i` follow those of event `i - 1`, so offsets run on across chunks).
+ */
+export interface EventGroup {
+  readonly events: Omit<EncodedEvents, 'payloads'>;
+  /** Events per append, in order. */
+  readonly sizes: number[];
+  readonly chunks: Uint8Array[];
+}
+
+/**
+ * The {@link EventGroup} of `list`, and the memory to move (not copy) with it to another thread:
+ * payloads that own their memory move as they are; the others (small ones, in Node's shared pool)
+ * are copied into one buffer of the group's own, which moves.
+ */
+export function groupEvents(list: readonly EncodedEvents[]): { group: EventGroup; transfer: ArrayBuffer[] } {
+  let count = 0;
+  let pooled = 0;
+  for (const e of list) {
+    count += e.count;
+    if (!ownsItsBuffer(e.payloads)) pooled += e.payloads.byteLength;
+  }
+  const joined = pooled > 0 ? Buffer.allocUnsafeSlow(pooled) : undefined;
+  const transfer: ArrayBuffer[] = joined === undefined ? [] : [joined.buffer as ArrayBuffer];
+  const events = {
+    count, sourceIds: new Array<string>(count), messageIds: new Array<string>(count), types: new Array<string>(count),
+    reasons: new Array<string | null>(count), receivedAts: new Array<number>(count), payloadLengths: new Array<number>(count),
+  };
+  const chunks: Uint8Array[] = [];
+  let joinedAt = 0;
+  let runStart = 0;
+  /** Whether the last chunk is the part of `joined` that ends at `joinedAt` (consecutive small payloads share one chunk). */
+  let lastIsJoined = false;
+  let j = 0;
+  for (const e of list) {
+    for (let i = 0; i < e.count; i++, j++) {
+      events.sourceIds[j] = e.sourceIds[i]!;
+      events.messageIds[j] = e.messageIds[i]!;
+      events.types[j] = e.types[i]!;
+      events.reasons[j] = e.reasons[i]!;
+      events.receivedAts[j] = e.receivedAts[i]!;
+      events.payloadLengths[j] = e.payloadLengths[i]!;
+    }
+    const own = e.payloads.buffer;
+    if (ownsItsBuffer(e.payloads) && own instanceof ArrayBuffer) {
+      if (!transfer.includes(own)) transfer.push(own);
+      chunks.push(e.payloads);
+      lastIsJoined = false;
+      continue;
+    }
+    joined!.set(e.payloads, joinedAt);
+    if (!lastIsJoined) runStart = joinedAt;
+    joinedAt += e.payloads.byteLength;
+    const run = joined!.subarray(runStart, joinedAt);
+    if (lastIsJoined) chunks[chunks.length - 1] = run;
+    else chunks.push(run);
+    lastIsJoined = true;
+  }
+  return { group: { events, sizes: list.map((e) => e.count), chunks }, transfer };
+}
+
+/** Several groups as one, in order (for a writer that received more than one). */
+export function mergeGroups(groups: readonly EventGroup[]): EventGroup {
+  if (groups.length === 1) return groups[0]!;
+  const all = groups.map((g) => g.events);
+  return {
+    events: {
+      count: all.reduce((n, e) => n + e.count, 0),
+      sourceIds: all.flatMap((e) => e.sourceIds), messageIds: all.flatMap((e) => e.messageIds), types: all.flatMap((e) => e.types),
+      reasons: all.flatMap((e) => e.reasons), receivedAts: all.flatMap((e) => e.receivedAts), payloadLengths: all.flatMap((e) => e.payloadLengths),
+    },
+    sizes: groups.flatMap((g) => g.sizes),
+    chunks: groups.flatMap((g) => g.chunks),
+  };
+}
+
 /** The encoded form of `events` (payloads serialised here unless they carry `payloadJson`). */
 export function encodeEvents(events: readonly StoredEvent[]): EncodedEvents {
   const jsons = events.map((e) => e.payloadJson ?? JSON.stringify(e.payload));

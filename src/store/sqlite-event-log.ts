@@ -1,10 +1,10 @@
 import { Worker } from 'node:worker_threads';
 import type { Database } from 'better-sqlite3';
-import { encodeEvents, ownsItsBuffer, type EncodedEvents, type LoggedEvent, type StoredEvent } from '../core/index.ts';
+import { encodeEvents, groupEvents, type EncodedEvents, type LoggedEvent, type StoredEvent } from '../core/index.ts';
 import type { EventLog } from './types.ts';
 import { SegmentReader, segmentsDirFor } from './event-segments.ts';
 import type { WriterData, WriterReply, WriterRequest } from './sqlite-event-worker.ts';
-import { createEventWriter, type AppendCounts } from './sqlite-event-writer.ts';
+import { createEventWriter, type AppendCounts, type EventWriter } from './sqlite-event-writer.ts';
 
 interface Pending {
   readonly events: EncodedEvents;
@@ -32,7 +32,7 @@ export class SqliteEventLog implements EventLog {
   private scheduled = false;
   /** A group is with the writer: what arrives meanwhile waits here and goes as the next group. */
   private sending = false;
-  private readonly commitHere: ((group: readonly EncodedEvents[]) => AppendCounts[]) | undefined;
+  private readonly commitHere: EventWriter | undefined;
   private worker: Worker | undefined;
   private nextId = 0;
   private readonly inFlight = new Map<number, Pending>();
@@ -79,8 +79,9 @@ export class SqliteEventLog implements EventLog {
     const worker = this.writer();
     worker.ref();
     this.sending = true;
-    const { batches, transfer } = forWriter(group.map((p) => p.events));
-    worker.postMessage({ first, batches } satisfies WriterRequest, transfer);
+    // One message per group: the appends' fields joined, their payload buffers moved (not copied).
+    const { group: joined, transfer } = groupEvents(group.map((p) => p.events));
+    worker.postMessage({ first, group: joined } satisfies WriterRequest, transfer);
   }
 
   /** Commits what is queued, waits for every append in flight, then stops the writer. */
@@ -94,15 +95,15 @@ export class SqliteEventLog implements EventLog {
     this.segments?.close();
   }
 
-  private commitInThread(commit: (group: readonly EncodedEvents[]) => AppendCounts[], group: Pending[]): void {
-    let results: AppendCounts[];
+  private commitInThread(commit: EventWriter, group: Pending[]): void {
+    let stored: number[];
     try {
-      results = commit(group.map((p) => p.events));
+      stored = commit(groupEvents(group.map((p) => p.events)).group);
     } catch (err) {
       for (const p of group) p.reject(err);
       return;
     }
-    group.forEach((p, i) => p.resolve(results[i]!));
+    group.forEach((p, i) => p.resolve(counts(p.events.count, stored[i]!)));
   }
 
   private writer(): Worker {
@@ -136,12 +137,12 @@ export class SqliteEventLog implements EventLog {
   }
 
   private settle(m: WriterReply): void {
-    const n = 'results' in m ? m.results.length : m.count;
+    const n = 'stored' in m ? m.stored.length : m.count;
     for (let i = 0; i < n; i++) {
       const p = this.inFlight.get(m.first + i);
       if (p === undefined) continue;
       this.inFlight.delete(m.first + i);
-      if ('results' in m) p.resolve(m.results[i]!);
+      if ('stored' in m) p.resolve(counts(p.events.count, m.stored[i]!));
       else p.reject(new Error(m.error));
     }
     // The group is done: what waited goes now.
@@ -175,32 +176,9 @@ export class SqliteEventLog implements EventLog {
   }
 }
 
-/**
- * The batches as sent to the writer, and the memory to move (not copy) with them: payloads that
- * own their memory move as they are; the others (small ones, in Node's shared pool) are copied
- * into one buffer for the whole message, which moves.
- */
-function forWriter(batches: readonly EncodedEvents[]): { batches: EncodedEvents[]; transfer: ArrayBuffer[] } {
-  let shared = 0;
-  for (const b of batches) if (!ownsItsBuffer(b.payloads)) shared += b.payloads.byteLength;
-  const joined = shared > 0 ? Buffer.allocUnsafeSlow(shared) : undefined;
-  const transfer: ArrayBuffer[] = joined === undefined ? [] : [joined.buffer as ArrayBuffer];
-  let at = 0;
-  const out = batches.map((b): EncodedEvents => {
-    const own = b.payloads.buffer;
-    if (ownsItsBuffer(b.payloads) && own instanceof ArrayBuffer) {
-      if (!transfer.includes(own)) transfer.push(own);
-      return b;
-    }
-    joined!.set(b.payloads, at);
-    const payloads = joined!.subarray(at, at + b.payloads.byteLength);
-    at += b.payloads.byteLength;
-    return {
-      count: b.count, sourceIds: b.sourceIds, messageIds: b.messageIds, types: b.types, reasons: b.reasons,
-      receivedAts: b.receivedAts, payloadLengths: b.payloadLengths, payloads,
-    };
-  });
-  return { batches: out, transfer };
+/** An append's counts from how many of its `count` events were new. */
+function counts(count: number, stored: number): AppendCounts {
+  return { stored, duplicates: count - stored };
 }
 
 interface EventRow {

@@ -2,25 +2,26 @@
  * Worker-thread entry of {@link SqliteEventLog} for file databases: owns its own connection to
  * the database and the payload segment log (event-segments.ts), and commits continuously.
  * Messages that arrive while a group is committing (fsyncs included) wait in the port and form
- * the next group, so the main thread never blocks on disk. Protocol: in `{ first, batches }`
- * (appends numbered `first`, `first + 1`..., payload buffers transferred), out `{ first, results }`
- * once the group holding them is committed, or `{ first, count, error }`.
+ * the next group, so the main thread never blocks on disk. Protocol: in `{ first, group }`
+ * (an {@link EventGroup} of appends numbered `first`, `first + 1`..., payload buffers
+ * transferred), out `{ first, stored }` (new events per append) once the group holding them is
+ * committed, or `{ first, count, error }`.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
-import type { EncodedEvents } from '../core/index.ts';
+import { mergeGroups, type EventGroup } from '../core/index.ts';
 import { SegmentAppender } from './event-segments.ts';
-import { applyWriterPragmas, createEventWriter, type AppendCounts } from './sqlite-event-writer.ts';
+import { applyWriterPragmas, createEventWriter } from './sqlite-event-writer.ts';
 
 /** A message from the main thread: consecutive appends. */
 export interface WriterRequest {
   readonly first: number;
-  readonly batches: EncodedEvents[];
+  readonly group: EventGroup;
 }
 
 /** A message to the main thread. */
 export type WriterReply =
-  | { readonly first: number; readonly results: AppendCounts[] }
+  | { readonly first: number; readonly stored: number[] }
   | { readonly first: number; readonly count: number; readonly error: string };
 
 /** What the worker is started with. */
@@ -44,17 +45,18 @@ if (parentPort !== null && workerData !== null && typeof (workerData as WriterDa
     scheduled = false;
     const group = queue;
     queue = [];
-    let results: AppendCounts[];
+    let stored: number[];
     try {
-      results = write(group.flatMap((m) => m.batches));
+      // One message per group is the rule; should more be waiting, they commit together.
+      stored = write(mergeGroups(group.map((m) => m.group)));
     } catch (err) {
-      for (const m of group) port.postMessage({ first: m.first, count: m.batches.length, error: String(err) } satisfies WriterReply);
+      for (const m of group) port.postMessage({ first: m.first, count: m.group.sizes.length, error: String(err) } satisfies WriterReply);
       return;
     }
     let i = 0;
     for (const m of group) {
-      port.postMessage({ first: m.first, results: results.slice(i, i + m.batches.length) } satisfies WriterReply);
-      i += m.batches.length;
+      port.postMessage({ first: m.first, stored: stored.slice(i, i + m.group.sizes.length) } satisfies WriterReply);
+      i += m.group.sizes.length;
     }
   };
   port.on('message', (m: WriterRequest) => {

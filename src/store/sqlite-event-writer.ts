@@ -1,5 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
-import { payloadOffsets, payloadTexts, type EncodedEvents } from '../core/index.ts';
+import type { EventGroup } from '../core/index.ts';
+
+type GroupEvents = EventGroup['events'];
 import type { SegmentAppender } from './event-segments.ts';
 
 /** What one append stored: new rows, and events whose (source, messageId) was already stored. */
@@ -22,80 +24,109 @@ const INLINE_WIDTH = 7;
 const INDEX_COLUMNS = `${INLINE_COLUMNS}, log_segment, log_offset, log_length`;
 const INDEX_WIDTH = 10;
 
-/** Inserts rows of `width` values, a chunk per statement step; returns how many were new. */
-function chunkedInsert(db: Database, columns: string, width: number): (rows: Rows) => number {
+/**
+ * Inserts rows of `width` values (`rows[from, to)`), up to {@link CHUNK_ROWS} per statement step
+ * (a statement per row count, prepared when first needed); returns how many were new.
+ */
+function chunkedInsert(db: Database, columns: string, width: number): (rows: Rows, from: number, to: number) => number {
   const row = `(${Array<string>(width).fill('?').join(', ')})`;
   const head = `INSERT INTO events (${columns}) VALUES `;
-  const one: Statement = db.prepare(head + row + ON_CONFLICT);
-  const chunk: Statement = db.prepare(head + Array<string>(CHUNK_ROWS).fill(row).join(', ') + ON_CONFLICT);
-  const chunkValues = CHUNK_ROWS * width;
-  return (rows) => {
-    // One row, or exactly one chunk, binds its values without a copy.
-    if (rows.length === width) return one.run(rows).changes;
-    if (rows.length === chunkValues) return chunk.run(rows).changes;
+  const statements = new Map<number, Statement>();
+  const statement = (n: number): Statement => {
+    let st = statements.get(n);
+    if (st === undefined) {
+      st = db.prepare(head + Array<string>(n).fill(row).join(', ') + ON_CONFLICT);
+      statements.set(n, st);
+    }
+    return st;
+  };
+  return (rows, from, to) => {
+    // The whole array as one statement binds its values without a copy.
+    if (from === 0 && to === rows.length && to <= CHUNK_ROWS * width) return statement(to / width).run(rows).changes;
     let stored = 0;
-    let i = 0;
-    for (; i + chunkValues <= rows.length; i += chunkValues) stored += chunk.run(rows.slice(i, i + chunkValues)).changes;
-    for (; i < rows.length; i += width) stored += one.run(rows.slice(i, i + width)).changes;
+    for (let i = from; i < to; i += CHUNK_ROWS * width) {
+      const end = Math.min(to, i + CHUNK_ROWS * width);
+      stored += statement((end - i) / width).run(rows.slice(i, end)).changes;
+    }
     return stored;
   };
 }
 
+/** Writes a group of appends; returns how many of each append's events were new, in order. */
+export type EventWriter = (group: EventGroup) => number[];
+
 /**
- * Prepares the group-commit writer on `db`: the returned function writes every append of
- * `group` and returns each append's counts, in order. With `segments`, the payload bytes of the
- * whole group are first appended to the segment log and synced, then the index rows (payload
- * column empty, log position set) commit; without, payloads are stored in the rows. The rows of
- * a group commit in ONE transaction (one fsync under `synchronous=FULL`). Dedup is `ON CONFLICT
- * (source_id, message_id) DO NOTHING` (a duplicate's logged payload is left unreferenced); a
- * chunk never spans two appends, so each append's `changes` are its own. Throws (nothing
- * committed) when the log or the transaction fails.
+ * Prepares the group-commit writer on `db`. With `segments`, the payload bytes of the whole
+ * group are first appended to the segment log and synced, then the index rows (payload column
+ * empty, log position set) commit; without, payloads are stored in the rows. The rows of a group
+ * commit in ONE transaction (one fsync under `synchronous=FULL`), inserted together. Dedup is
+ * `ON CONFLICT (source_id, message_id) DO NOTHING` (a duplicate's logged payload is left
+ * unreferenced); when the group holds a duplicate, its insert is rolled back to a savepoint and
+ * redone append by append, so each append's count is its own. Throws (nothing committed) when
+ * the log or the transaction fails.
  */
-export function createEventWriter(db: Database, segments?: SegmentAppender): (group: readonly EncodedEvents[]) => AppendCounts[] {
-  if (segments === undefined) {
-    const insert = chunkedInsert(db, INLINE_COLUMNS, INLINE_WIDTH);
-    return db.transaction((group: readonly EncodedEvents[]) => group.map((e) => counts(insert(inlineRows(e)), e.count)));
-  }
-  const insert = chunkedInsert(db, INDEX_COLUMNS, INDEX_WIDTH);
-  const commit = db.transaction((group: readonly Rows[]) => group.map((rows) => counts(insert(rows), rows.length / INDEX_WIDTH)));
+export function createEventWriter(db: Database, segments?: SegmentAppender): EventWriter {
+  const width = segments === undefined ? INLINE_WIDTH : INDEX_WIDTH;
+  const insert = chunkedInsert(db, segments === undefined ? INLINE_COLUMNS : INDEX_COLUMNS, width);
+  const mark = db.prepare('SAVEPOINT group_rows');
+  const undo = db.prepare('ROLLBACK TO group_rows');
+  const release = db.prepare('RELEASE group_rows');
+  const commit = db.transaction((rows: Rows, sizes: readonly number[]): number[] => {
+    mark.run();
+    if (insert(rows, 0, rows.length) === rows.length / width) {
+      release.run();
+      return [...sizes];
+    }
+    undo.run();
+    release.run();
+    let at = 0;
+    return sizes.map((n) => {
+      const from = at;
+      at += n * width;
+      return insert(rows, from, at);
+    });
+  });
+  if (segments === undefined) return (group) => commit(inlineRows(group), group.sizes);
   return (group) => {
-    let at = segments.append(group.map((e) => e.payloads));
-    return commit(group.map((e) => {
-      const rows = indexRows(e, at.segment, at.offset);
-      at = { segment: at.segment, offset: at.offset + e.payloads.byteLength };
-      return rows;
-    }));
+    const at = segments.append(group.chunks);
+    return commit(indexRows(group.events, at.segment, at.offset), group.sizes);
   };
 }
 
-function inlineRows(e: EncodedEvents): Rows {
-  const texts = payloadTexts(e);
+function inlineRows(group: EventGroup): Rows {
+  const e = group.events;
+  const all = Buffer.concat(group.chunks);
   const out: Rows = new Array(e.count * INLINE_WIDTH);
   let j = 0;
+  let at = 0;
   for (let i = 0; i < e.count; i++) {
     j = common(out, j, e, i);
-    out[j++] = texts[i]!;
+    const length = e.payloadLengths[i]!;
+    out[j++] = all.toString('utf8', at, at + length);
+    at += length + 1;
   }
   return out;
 }
 
-/** Index rows of `e`, whose payload bytes start at `offset` of `segment`. */
-function indexRows(e: EncodedEvents, segment: number, offset: number): Rows {
-  const offsets = payloadOffsets(e);
+/** Index rows of `e`, whose payload lines start at `offset` of `segment`, one after the other. */
+function indexRows(e: GroupEvents, segment: number, offset: number): Rows {
   const out: Rows = new Array(e.count * INDEX_WIDTH);
   let j = 0;
+  let at = offset;
   for (let i = 0; i < e.count; i++) {
+    const length = e.payloadLengths[i]!;
     j = common(out, j, e, i);
     out[j++] = '';
     out[j++] = segment;
-    out[j++] = offset + offsets[i]!;
-    out[j++] = e.payloadLengths[i]!;
+    out[j++] = at;
+    out[j++] = length;
+    at += length + 1;
   }
   return out;
 }
 
 /** Writes event `i`'s first six columns at `j`; returns the next index. */
-function common(out: Rows, j: number, e: EncodedEvents, i: number): number {
+function common(out: Rows, j: number, e: GroupEvents, i: number): number {
   const reason = e.reasons[i]!;
   out[j++] = e.sourceIds[i]!;
   out[j++] = e.messageIds[i]!;
@@ -104,10 +135,6 @@ function common(out: Rows, j: number, e: EncodedEvents, i: number): number {
   out[j++] = reason;
   out[j++] = e.receivedAts[i]!;
   return j;
-}
-
-function counts(stored: number, n: number): AppendCounts {
-  return { stored, duplicates: n - stored };
 }
 
 /**
