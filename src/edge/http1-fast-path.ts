@@ -159,7 +159,7 @@ export class Http1FastPath {
       const before = partial.bytes;
       appendPartial(partial, offset === 0 ? bytes : bytes.subarray(offset));
       // Only the new bytes and the few before them can hold the blank line ending the head.
-      if (partial.buf.indexOf(HEAD_END, Math.max(0, before - 3)) < 0 && partial.bytes <= this.options.maxHeaderBytes) return;
+      if (partial.buf.subarray(Math.max(0, before - 3), partial.bytes).indexOf(HEAD_END) < 0 && partial.bytes <= this.options.maxHeaderBytes) return;
       socket[PARTIAL] = undefined;
       clearTimeout(partial.timer);
       chunk = partial.buf.subarray(0, partial.bytes);
