@@ -7,7 +7,7 @@ import type { SecureContext, TLSSocket } from 'node:tls';
 import { AppError, type HostScope, type PostHandler } from '../core/index.ts';
 import type { CertCache } from './cert-cache.ts';
 import { EdgeErrors } from './errors.ts';
-import type { ReadyHandler, ScopedHandler } from './handlers.ts';
+import type { ReadyAnswer, ReadyHandler, ScopedHandler } from './handlers.ts';
 import { answerHealth, healthAnswer, type Readiness } from './health.ts';
 import { normaliseHostHeader, type HostRoute, type HostRouter } from './host-router.ts';
 import { Http1FastPath, type FastDeferred, type FastPathHost, type FastServed } from './http1-fast-path.ts';
@@ -123,15 +123,11 @@ export class EdgeServer {
       },
       unfinishedBody: (head, deferred, started, socket, why) => {
         this.settled(socket);
-        if (why === 'timeout') this.metrics.refused.inc(['request_timeout']);
-        const answer = errorAnswer(new AppError(why === 'timeout' ? EdgeErrors.REQUEST_TIMEOUT : EdgeErrors.INCOMPLETE_REQUEST));
+        const answer = this.unfinished(why);
         this.requests.record(deferred.route, answer.status, started, deferred.host, head.method, head.target, 'http/1.1', socket);
         return answer;
       },
-      unfinishedHead: (_socket, why) => {
-        if (why === 'timeout') this.metrics.refused.inc(['request_timeout']);
-        return errorAnswer(new AppError(why === 'timeout' ? EdgeErrors.REQUEST_TIMEOUT : EdgeErrors.INCOMPLETE_REQUEST));
-      },
+      unfinishedHead: (_socket, why) => this.unfinished(why),
       closing: () => this.draining,
       handOver: (socket) => this.native?.http1(socket),
     };
@@ -356,6 +352,13 @@ export class EdgeServer {
       this.deps.logger?.warn({ err, host }, 'edge fast answer failed');
       return undefined;
     }
+  }
+
+  /** The answer to a request that will not complete: 408 (counted as refused) when it was late, 400 when the client ended first. */
+  private unfinished(why: 'timeout' | 'ended'): ReadyAnswer {
+    if (why === 'ended') return errorAnswer(new AppError(EdgeErrors.INCOMPLETE_REQUEST));
+    this.metrics.refused.inc(['request_timeout']);
+    return errorAnswer(new AppError(EdgeErrors.REQUEST_TIMEOUT));
   }
 
   /** A fast-path POST of `socket` is answered (or abandoned). */

@@ -106,11 +106,13 @@ interface BodyInProgress {
  * read from the socket's bytes ({@link parseRequestHead}), answered with a precomputed head and
  * body in one write, pipelined requests in order, `Connection: close` honoured. A POST the host
  * takes is answered once its `Content-Length` bytes are read (within `requestTimeoutMs`, else
- * 408 and close); until its answer is written, what the connection sends waits. Anything else (a
- * head split across reads, larger than `maxHeaderBytes`, not plain, or a request the host does
- * not answer) gives the connection to the full server at that request: the unread bytes are put
- * back with `unshift` before {@link FastPathHost.handOver}, so nothing is lost or reordered and
- * answers already written go first. While the client does not read (write backpressure) the
+ * 408 and close); until its answer is written, what the connection sends waits. A head split
+ * across reads is kept until its end arrives (within `headersTimeoutMs` of its first byte, else
+ * 408 and close). Anything else (a head larger than `maxHeaderBytes`, not plain, or a request
+ * the host does not answer) gives the connection to the full server at that request: the unread
+ * bytes are put back with `unshift` before {@link FastPathHost.handOver}, so nothing is lost or
+ * reordered and answers already written go first. A client's half-close is answered to the end,
+ * then the connection closes. While the client does not read (write backpressure) the
  * remaining requests wait and the socket stops reading. Listeners are shared by all connections.
  */
 export class Http1FastPath {
@@ -209,8 +211,7 @@ export class Http1FastPath {
     const timer = setTimeout(() => {
       if (socket[PARTIAL] === undefined || socket.destroyed) return;
       socket[PARTIAL] = undefined;
-      this.write(socket, false, this.host.unfinishedHead(socket, 'timeout'), true);
-      this.closeAfterWrite(socket);
+      this.closeWith(socket, this.host.unfinishedHead(socket, 'timeout'));
     }, Math.max(0, this.options.headersTimeoutMs - (performance.now() - since)));
     timer.unref();
     const partial: PartialHead = { buf: Buffer.allocUnsafe(Math.max(256, bytes.length * 2)), bytes: 0, since, timer };
@@ -274,16 +275,13 @@ export class Http1FastPath {
     if (body !== undefined) {
       socket[BODY] = undefined;
       clearTimeout(body.timer);
-      this.write(socket, false, this.host.unfinishedBody(body.head, body.deferred, body.started, socket, 'ended'), true);
-      return this.closeAfterWrite(socket);
+      return this.closeWith(socket, this.host.unfinishedBody(body.head, body.deferred, body.started, socket, 'ended'));
     }
     const partial = socket[PARTIAL];
-    if (partial !== undefined) {
-      socket[PARTIAL] = undefined;
-      clearTimeout(partial.timer);
-      this.write(socket, false, this.host.unfinishedHead(socket, 'ended'), true);
-    }
-    this.closeAfterWrite(socket);
+    if (partial === undefined) return this.closeAfterWrite(socket);
+    socket[PARTIAL] = undefined;
+    clearTimeout(partial.timer);
+    this.closeWith(socket, this.host.unfinishedHead(socket, 'ended'));
   }
 
   /**
@@ -304,8 +302,7 @@ export class Http1FastPath {
       const body = socket[BODY];
       socket[BODY] = undefined;
       if (body === undefined || socket.destroyed) return;
-      this.write(socket, false, this.host.unfinishedBody(body.head, body.deferred, body.started, socket, 'timeout'), true);
-      this.closeAfterWrite(socket);
+      this.closeWith(socket, this.host.unfinishedBody(body.head, body.deferred, body.started, socket, 'timeout'));
     }, Math.max(0, this.options.requestTimeoutMs - (performance.now() - started)));
     timer.unref();
     return timer;
@@ -360,6 +357,12 @@ export class Http1FastPath {
     this.closeIfEnded(socket);
   }
 
+  /** Writes `answer` with `Connection: close` (a refusal of a request that cannot complete), then closes. */
+  private closeWith(socket: FastSocket, answer: ReadyAnswer): void {
+    this.write(socket, false, answer, true);
+    this.closeAfterWrite(socket);
+  }
+
   /**
    * As the full server after a `Connection: close` answer: ends the connection and discards what
    * follows. A client that does not read the answers is cut off after the idle timeout.
@@ -396,8 +399,6 @@ export class Http1FastPath {
   private handOver(socket: FastSocket, chunk: Buffer, at: number): void {
     this.detach(socket);
     socket[WAITING] = undefined;
-    // Paused, the bytes put back stay buffered until the full server listens; resuming then
-    // delivers them before anything read later.
     if (socket.readableEnded) {
       // The client's end was read already: nothing can be put back on the stream. The full
       // server gets the bytes and the end as events, as it would have read them.
@@ -406,6 +407,8 @@ export class Http1FastPath {
       socket.emit('end');
       return;
     }
+    // Paused, the bytes put back stay buffered until the full server listens; resuming then
+    // delivers them before anything read later.
     socket.pause();
     if (at < chunk.length) socket.unshift(chunk.subarray(at));
     this.host.handOver(socket);

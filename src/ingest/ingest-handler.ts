@@ -10,7 +10,7 @@ import { errorBody, IngestErrors, isIngestError } from './errors.ts';
 import { isJsonObject, type JsonObject } from './event-rules.ts';
 import { silentLogger, type HostHandler, type Logger, type NodeRequest, type ResponseWriter } from './http-types.ts';
 import { resolveIngestOptions, type IngestOptions } from './options.ts';
-import { ReadyAnswers } from './ready-answers.ts';
+import { JSON_TYPE, ReadyAnswers, retryFields, SUCCESS } from './ready-answers.ts';
 import { PIXEL_GIF, pixelEvent } from './pixel.ts';
 import { createRateLimiter, type RateLimiter } from './rate-limit.ts';
 import { batchEvents, singleEvent, type BaseFacts } from './request-events.ts';
@@ -45,8 +45,6 @@ interface Ctx {
   readonly answers: ReadyAnswers;
 }
 
-const SUCCESS = Buffer.from('{"success":true}');
-const JSON_TYPE = 'application/json';
 
 /** A request whose body was left unread: the connection must close after the answer. */
 class UnreadBody extends AppError {}
@@ -108,8 +106,7 @@ async function answerPost(ctx: Ctx, head: PostHead, body: Buffer, route: EventsR
     return ctx.answers.success(head.origin);
   } catch (err) {
     const app = refusal(ctx, err, 'POST', head.target);
-    const retry = err instanceof RateLimited ? String(err.retryAfterSeconds) : undefined;
-    return ctx.answers.error(app, head.origin, retry === undefined ? undefined : { 'Retry-After': retry, 'X-RateLimit-Reset': retry });
+    return ctx.answers.error(app, head.origin, err instanceof RateLimited ? retryFields(err.retryAfterSeconds) : undefined);
   }
 }
 
@@ -281,16 +278,6 @@ function methodNotAllowed(res: ResponseWriter, allow: string): AppError {
   return new AppError(IngestErrors.METHOD_NOT_ALLOWED);
 }
 
-/**
- * Sets a 429's retry headers. Both carry delta-seconds: `Retry-After` (RFC 9110 §10.2.3) is what
- * analytics-next ≥1.84 and the server libraries read, `X-RateLimit-Reset` what analytics-next
- * ≤1.83 reads (segment-compat §3.4).
- */
-function setRetryHeaders(res: ResponseWriter, retryAfterSeconds: number): void {
-  res.setHeader('Retry-After', String(retryAfterSeconds));
-  res.setHeader('X-RateLimit-Reset', String(retryAfterSeconds));
-}
-
 function sendJson(res: ResponseWriter, status: number, body: Buffer | string): void {
   res.statusCode = status;
   res.setHeader('Content-Type', JSON_TYPE);
@@ -310,7 +297,7 @@ function respondError(ctx: Ctx, req: NodeRequest, res: ResponseWriter, err: unkn
   const unread = err instanceof UnreadBody;
   const http1 = req.httpVersionMajor < 2;
   if (unread && http1) res.setHeader('Connection', 'close');
-  if (err instanceof RateLimited) setRetryHeaders(res, err.retryAfterSeconds);
+  if (err instanceof RateLimited) for (const [name, value] of Object.entries(retryFields(err.retryAfterSeconds))) res.setHeader(name, value);
   sendJson(res, app.httpStatus, errorBody(app));
   // HTTP/2 has no Connection header: reset the stream once the answer is queued.
   if (unread && !http1 && 'stream' in req && !req.stream.closed) req.stream.close(h2.NGHTTP2_NO_ERROR);

@@ -3,8 +3,9 @@ import type { AppError, ReadyAnswer } from '../core/index.ts';
 import { corsFields } from './cors.ts';
 import { errorBody } from './errors.ts';
 
-const SUCCESS = Buffer.from('{"success":true}');
-const JSON_TYPE = 'application/json';
+/** The body of every successful Tracking API call. */
+export const SUCCESS = Buffer.from('{"success":true}');
+export const JSON_TYPE = 'application/json';
 /** Distinct `Origin` values whose success answer is kept; beyond it the cache starts over. */
 const MAX_ORIGINS = 1_000;
 
@@ -33,6 +34,15 @@ export class ReadyAnswers {
     const body = Buffer.from(errorBody(err));
     return { status: err.httpStatus, headers: { ...extra, ...jsonHeaders(origin, body.length) }, body };
   }
+}
+
+/**
+ * A 429's retry headers. Both carry delta-seconds: `Retry-After` (RFC 9110 §10.2.3) is what
+ * analytics-next ≥1.84 and the server libraries read, `X-RateLimit-Reset` what analytics-next
+ * ≤1.83 reads (segment-compat §3.4).
+ */
+export function retryFields(retryAfterSeconds: number): Record<string, string> {
+  return { 'Retry-After': String(retryAfterSeconds), 'X-RateLimit-Reset': String(retryAfterSeconds) };
 }
 
 function jsonHeaders(origin: string | undefined, length: number): OutgoingHttpHeaders {

@@ -1,8 +1,8 @@
 import type { Database, Statement } from 'better-sqlite3';
-import type { EventGroup } from '../core/index.ts';
+import { payloadTexts, type EventGroup } from '../core/index.ts';
+import type { SegmentAppender } from './event-segments.ts';
 
 type GroupEvents = EventGroup['events'];
-import type { SegmentAppender } from './event-segments.ts';
 
 /** What one append stored: new rows, and events whose (source, messageId) was already stored. */
 export interface AppendCounts {
@@ -95,15 +95,12 @@ export function createEventWriter(db: Database, segments?: SegmentAppender): Eve
 
 function inlineRows(group: EventGroup): Rows {
   const e = group.events;
-  const all = Buffer.concat(group.chunks);
+  const texts = payloadTexts({ ...e, payloads: Buffer.concat(group.chunks) });
   const out: Rows = new Array(e.count * INLINE_WIDTH);
   let j = 0;
-  let at = 0;
   for (let i = 0; i < e.count; i++) {
     j = common(out, j, e, i);
-    const length = e.payloadLengths[i]!;
-    out[j++] = all.toString('utf8', at, at + length);
-    at += length + 1;
+    out[j++] = texts[i]!;
   }
   return out;
 }
