@@ -1,15 +1,21 @@
-import { closeSync, fdatasyncSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, writevSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, writevSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /**
- * Event payloads of a file database live in append-only segment files beside it (JSON Lines: one
- * stored payload per line), and the `events` table keeps each event's index row with its position
- * (`log_segment`, `log_offset`, `log_length`). Payload bytes are then written once (no WAL copy and
- * checkpoint copy), which is most of what storing an event costs.
+ * Event payloads of a file database live in append-only segment files beside it, and the
+ * `events` table keeps each event's index row with its position (`log_segment`, `log_offset`,
+ * `log_length`). Payload bytes are then written once (no WAL copy and checkpoint copy), which is
+ * most of what storing an event costs.
  *
- * Durability order, per group commit: the segment bytes are written and `fdatasync`ed first, then
- * the index rows commit. A crash in between leaves bytes no index row points at: they are never
- * read and appends continue after them, so a segment needs no repair after a crash.
+ * Layout: a segment is a sequence of groups (one per commit). A group is a header line, `#` and
+ * the JSON of its events' index fields ({@link GroupHeader}), then one JSON line per payload.
+ * Payload lines start with `{` and headers with `#`; `\n` never occurs inside either.
+ *
+ * Durability: a group is written and `fdatasync`ed before its index rows commit, so the segment
+ * log is the durable record and the index can be rebuilt from it: rows a crash lost are indexed
+ * again from the headers at the next start (event-recovery.ts); a torn group at the end is never
+ * referenced. Each writer (process) appends to segments it created itself (`O_EXCL`), so two
+ * processes on one database (a rolling restart) never share a file.
  */
 
 /** Where a payload is: segment number, byte offset and byte length (the trailing newline excluded). */
@@ -19,8 +25,22 @@ export interface PayloadPosition {
   readonly length: number;
 }
 
+/** The index fields of a group's events, one array per field, as its header line holds them. */
+export interface GroupHeader {
+  readonly count: number;
+  readonly sourceIds: string[];
+  readonly messageIds: string[];
+  readonly types: string[];
+  readonly reasons: Array<string | null>;
+  readonly receivedAts: number[];
+  readonly payloadLengths: number[];
+}
+
 /** A segment is closed for appends once it reaches this size (a group is never split). */
 export const SEGMENT_BYTES = 256 * 1024 * 1024;
+
+/** First byte of a group's header line. */
+export const HEADER_MARK = 0x23;
 
 const NAME = /^(\d{8})\.jsonl$/;
 
@@ -29,79 +49,123 @@ export function segmentsDirFor(dbPath: string): string {
   return join(dirname(dbPath), `${basename(dbPath)}-events`);
 }
 
-function segmentPath(dir: string, segment: number): string {
+export function segmentPath(dir: string, segment: number): string {
   return join(dir, `${String(segment).padStart(8, '0')}.jsonl`);
 }
 
+/** The segment numbers in `dir`, ascending (none when the folder is missing). */
+export function listSegments(dir: string): number[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  return names.map((n) => NAME.exec(n)?.[1]).filter((n): n is string => n !== undefined).map(Number).sort((a, b) => a - b);
+}
+
+/** The header line of a group of `events`: `#`, their index fields as JSON, a newline. */
+export function groupHeader(events: GroupHeader): Buffer {
+  const { count, sourceIds, messageIds, types, reasons, receivedAts, payloadLengths } = events;
+  return Buffer.from(`#${JSON.stringify({ count, sourceIds, messageIds, types, reasons, receivedAts, payloadLengths })}\n`);
+}
+
 /**
- * Appends payload groups to the newest segment of `dir` (created, with the folder, when missing),
- * opening the next one when the current one is full. One instance per folder at a time (the event
- * writer thread); not safe for concurrent use.
+ * Appends groups to segments of `dir` (created, with the folder, when missing) that this
+ * instance creates itself: a new one at start and whenever the current one is full or a failed
+ * write could not be undone. One instance per process and folder (the event writer thread); not
+ * safe for concurrent use.
  */
 export class SegmentAppender {
-  private segment: number;
-  private fd: number;
-  private size: number;
+  private segment = 0;
+  private fd = -1;
+  private size = 0;
+  /** A failed write left bytes that could not be cut off: the next append starts a new segment. */
+  private spoiled = false;
 
   constructor(private readonly dir: string, private readonly segmentBytes = SEGMENT_BYTES) {
     mkdirSync(dir, { recursive: true });
-    const existing = readdirSync(dir).map((n) => NAME.exec(n)?.[1]).filter((n): n is string => n !== undefined).map(Number);
-    this.segment = existing.length > 0 ? Math.max(...existing) : 1;
-    this.fd = this.open(this.segment);
-    this.size = fstatSync(this.fd).size;
+    this.roll();
   }
 
   /**
-   * Writes `chunks` (whole payload lines, see `EncodedEvents.payloads`) one after another and
-   * syncs them to disk before returning where the first byte went. Throws when the write or the
-   * sync fails; bytes written before a failure are unreferenced and harmless.
+   * Writes `chunks` (a header line and its payload lines) one after another and syncs them to
+   * disk before returning where the first byte went. Throws when the write or the sync fails,
+   * after cutting off what it wrote (or, when that fails too, leaving the segment for a new one).
    */
   append(chunks: readonly Uint8Array[]): { segment: number; offset: number } {
     let total = 0;
     for (const c of chunks) total += c.byteLength;
-    if (this.size > 0 && this.size + total > this.segmentBytes) this.roll();
+    if (this.spoiled || (this.size > 0 && this.size + total > this.segmentBytes)) this.roll();
     const start = { segment: this.segment, offset: this.size };
-    let pending = chunks.filter((c) => c.byteLength > 0);
-    while (pending.length > 0) {
-      let n = writevSync(this.fd, pending);
-      // A short write: drop what was written and go on with the rest.
-      while (n > 0 && pending.length > 0) {
-        const first = pending[0]!;
-        if (n >= first.byteLength) {
-          n -= first.byteLength;
-          pending = pending.slice(1);
-        } else {
-          pending = [first.subarray(n), ...pending.slice(1)];
-          n = 0;
-        }
-      }
+    try {
+      writeAll(this.fd, chunks);
+      fdatasyncSync(this.fd);
+    } catch (err) {
+      this.undo();
+      throw err;
     }
-    fdatasyncSync(this.fd);
     this.size += total;
     return start;
   }
 
   close(): void {
-    closeSync(this.fd);
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
   }
 
+  /** Cuts the segment back to its last whole group; marks it spoiled when that fails. */
+  private undo(): void {
+    try {
+      ftruncateSync(this.fd, this.size);
+    } catch {
+      this.spoiled = true;
+    }
+  }
+
+  /** Closes the current segment and creates the next free number; the folder entry is synced. */
   private roll(): void {
-    closeSync(this.fd);
-    this.segment += 1;
-    this.fd = this.open(this.segment);
+    this.close();
+    let next = Math.max(this.segment, ...listSegments(this.dir), 0) + 1;
+    for (;;) {
+      try {
+        this.fd = openSync(segmentPath(this.dir, next), 'ax');
+        break;
+      } catch (err) {
+        // Another process created it meanwhile: take the one after.
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        next += 1;
+      }
+    }
+    this.segment = next;
     this.size = 0;
-  }
-
-  /** Opens a segment for appending; a new file's directory entry is synced too. */
-  private open(segment: number): number {
-    const fd = openSync(segmentPath(this.dir, segment), 'a');
+    this.spoiled = false;
     const dirFd = openSync(this.dir, 'r');
     try {
       fsyncSync(dirFd);
     } finally {
       closeSync(dirFd);
     }
-    return fd;
+  }
+}
+
+/** Writes every byte of `chunks` at the end of `fd`, going on after short writes. */
+function writeAll(fd: number, chunks: readonly Uint8Array[]): void {
+  let pending = chunks.filter((c) => c.byteLength > 0);
+  while (pending.length > 0) {
+    let n = writevSync(fd, pending);
+    // A short write: drop what was written and go on with the rest.
+    while (n > 0 && pending.length > 0) {
+      const first = pending[0]!;
+      if (n >= first.byteLength) {
+        n -= first.byteLength;
+        pending = pending.slice(1);
+      } else {
+        pending = [first.subarray(n), ...pending.slice(1)];
+        n = 0;
+      }
+    }
   }
 }
 

@@ -4,8 +4,8 @@ import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import type { StoredEvent } from '../core/index.ts';
-import { SegmentAppender, SegmentReader, segmentsDirFor } from './event-segments.ts';
+import { encodeEvents, type StoredEvent } from '../core/index.ts';
+import { groupHeader, SegmentAppender, SegmentReader, segmentsDirFor } from './event-segments.ts';
 import { openSqliteStore } from './sqlite-store.ts';
 
 const ev = (messageId: string, sourceId = 'src_a'): StoredEvent => ({
@@ -134,8 +134,68 @@ test('the segment log moves to a new segment once the current one is full, never
   assert.equal(reader.read({ segment: 1, offset: 8, length: 7 }), '{"n":2}');
   assert.equal(reader.read({ segment: 2, offset: 0, length: 120 }), 'x'.repeat(120));
   assert.throws(() => reader.read({ segment: 3, offset: 0, length: 100 }), /ends before byte 100/);
-  // A reopened log appends to the newest segment, after what it holds.
+  // A reopened log, and a second one beside it (another process on the same database), each
+  // append to a segment of their own: no two writers ever share a file.
   const again = new SegmentAppender(dir, 100);
-  assert.deepEqual(again.append([line('{"n":5}')]), { segment: 3, offset: 8 });
+  const beside = new SegmentAppender(dir, 100);
+  assert.deepEqual(again.append([line('{"n":5}')]), { segment: 4, offset: 0 });
+  assert.deepEqual(beside.append([line('{"n":6}')]), { segment: 5, offset: 0 });
+  assert.deepEqual(again.append([line('{"n":7}')]), { segment: 4, offset: 8 });
   again.close();
+  beside.close();
+  assert.equal(reader.read({ segment: 4, offset: 8, length: 7 }), '{"n":7}');
+});
+
+/** Appends `events` to the segment log of the database at `path` as the writer does, without indexing them (a crash lost the commit). */
+function logWithoutIndex(path: string, events: StoredEvent[], cut?: number): void {
+  const encoded = encodeEvents(events);
+  const log = new SegmentAppender(segmentsDirFor(path));
+  const bytes = Buffer.concat([groupHeader(encoded), encoded.payloads]);
+  log.append([cut === undefined ? bytes : bytes.subarray(0, bytes.length - cut)]);
+  log.close();
+}
+
+test('groups synced to the segment log whose index commit a crash lost are indexed again at the next start, once', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'fp-eventlog-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'events.db');
+  let store = openSqliteStore(path);
+  await store.events.append([ev('r1')]);
+  await store.close();
+  const odd = { event: 'Bestellung — 注文 😀', line: 'a\nb' };
+  logWithoutIndex(path, [ev('r2'), { ...ev('r3'), payload: odd }, ev('r1'), { ...ev('r4', 'src_b'), status: 'rejected', reason: 'missing userId' }]);
+  store = openSqliteStore(path);
+  assert.deepEqual((store.events as unknown as { recovered: unknown }).recovered, { groups: 1, events: 4 });
+  const recent = await store.events.recent('src_a', 10);
+  assert.deepEqual(recent.map((e) => e.messageId), ['r3', 'r2', 'r1']);
+  assert.deepEqual(recent[0]!.payload, odd);
+  const [rejected] = await store.events.recent('src_b', 10);
+  assert.equal(rejected!.status, 'rejected');
+  assert.equal(rejected!.reason, 'missing userId');
+  // A client's retry of a recovered event is a duplicate, and new appends go on.
+  assert.deepEqual(await store.events.append([ev('r2'), ev('r5')]), { stored: 1, duplicates: 1 });
+  await store.close();
+  store = openSqliteStore(path);
+  t.after(() => store.close());
+  assert.deepEqual((store.events as unknown as { recovered: unknown }).recovered, { groups: 0, events: 0 });
+  assert.equal(await store.events.count(), 5);
+});
+
+test('a torn group at the end of a segment is never indexed; the whole groups before it are', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'fp-eventlog-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'events.db');
+  let store = openSqliteStore(path);
+  await store.close();
+  logWithoutIndex(path, [ev('w1')]);
+  for (const cut of [1, 5, 40]) logWithoutIndex(path, [ev(`t${cut}`), ev(`u${cut}`)], cut);
+  // Bytes that are no group at all: a header that is not JSON, and one whose columns disagree.
+  await appendFile(join(segmentsDirFor(path), '00000006.jsonl'), '#{"count":2,"sourceIds":["src_a"]}\n{"event":"x"}\n');
+  await appendFile(join(segmentsDirFor(path), '00000007.jsonl'), '#not json\n');
+  store = openSqliteStore(path);
+  t.after(() => store.close());
+  assert.deepEqual((store.events as unknown as { recovered: unknown }).recovered, { groups: 1, events: 1 });
+  assert.deepEqual((await store.events.recent('src_a', 10)).map((e) => e.messageId), ['w1']);
+  await store.events.append([ev('w2')]);
+  assert.deepEqual((await store.events.recent('src_a', 10)).map((e) => e.payload), [{ event: 'w2' }, { event: 'w1' }]);
 });

@@ -3,6 +3,7 @@ import type { Database } from 'better-sqlite3';
 import { encodeEvents, groupEvents, type EncodedEvents, type LoggedEvent, type StoredEvent } from '../core/index.ts';
 import type { EventLog } from './types.ts';
 import { SegmentReader, segmentsDirFor } from './event-segments.ts';
+import { recoverEventIndex, type RecoveryReport } from './event-recovery.ts';
 import type { WriterData, WriterReply, WriterRequest } from './sqlite-event-worker.ts';
 import { createEventWriter, type AppendCounts, type EventWriter } from './sqlite-event-writer.ts';
 
@@ -16,16 +17,18 @@ const WORKER_ENTRY = new URL('./sqlite-event-worker.ts', import.meta.url).href;
 
 /**
  * SQLite event log with group commit: appends that arrive while a commit is pending are written
- * in the same transaction, so many requests share one fsync (`synchronous=FULL` in WAL mode makes
- * each commit durable). Every promise resolves only after its transaction committed.
+ * together, so many requests share one fsync. Every promise resolves only after its group is on
+ * disk and its rows are committed.
  *
  * For a file database the commits run in a worker thread with its own connection (started on
  * the first append), so the main thread keeps serving requests while the disk syncs. One group
  * is with the writer at a time: the appends that arrive while it commits travel together as the
- * next message once it is done, so under load the main thread pays one message per commit. Its payloads go to an append-only segment log
- * beside the database (event-segments.ts) and the rows index them. `:memory:` and read-only
- * databases commit on the calling thread, payloads in the rows. Reads use the given connection
- * and see every resolved append (WAL).
+ * next message once it is done, so under load the main thread pays one message per commit. The
+ * group goes to an append-only segment log beside the database (event-segments.ts), synced, and
+ * then its index rows commit without a second fsync (`synchronous=NORMAL`): rows a power loss
+ * takes are indexed again from the log when the next log opens (event-recovery.ts). `:memory:`
+ * and read-only databases commit on the calling thread, payloads in the rows. Reads use the given
+ * connection and see every resolved append (WAL).
  */
 export class SqliteEventLog implements EventLog {
   private queue: Pending[] = [];
@@ -43,7 +46,11 @@ export class SqliteEventLog implements EventLog {
   constructor(private readonly db: Database) {
     this.commitHere = db.memory || db.readonly ? createEventWriter(db) : undefined;
     this.segments = db.memory ? undefined : new SegmentReader(segmentsDirFor(db.name));
+    if (!db.memory && !db.readonly) this.recovered = recoverEventIndex(db, segmentsDirFor(db.name));
   }
+
+  /** Groups and events whose index rows a crash had lost, indexed again when this log opened. */
+  readonly recovered: RecoveryReport = { groups: 0, events: 0 };
 
   append(events: readonly StoredEvent[]): Promise<AppendCounts> {
     return this.appendEncoded(encodeEvents(events));

@@ -34,7 +34,8 @@ export interface WriterData {
 if (parentPort !== null && workerData !== null && typeof (workerData as WriterData).path === 'string') {
   const port = parentPort;
   const db = new BetterSqlite3((workerData as WriterData).path);
-  applyWriterPragmas(db);
+  // The segment log is synced before each commit and rebuilds lost rows: no second fsync here.
+  applyWriterPragmas(db, false);
   // The writer's own page cache (64 MiB): index pages stay hot across groups.
   db.pragma('cache_size = -65536');
   const segments = new SegmentAppender((workerData as WriterData).segmentsDir);

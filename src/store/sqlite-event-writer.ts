@@ -1,6 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { payloadTexts, type EventGroup } from '../core/index.ts';
-import type { SegmentAppender } from './event-segments.ts';
+import { groupHeader, type SegmentAppender } from './event-segments.ts';
 
 type GroupEvents = EventGroup['events'];
 
@@ -56,40 +56,75 @@ function chunkedInsert(db: Database, columns: string, width: number): (rows: Row
 export type EventWriter = (group: EventGroup) => number[];
 
 /**
- * Prepares the group-commit writer on `db`. With `segments`, the payload bytes of the whole
- * group are first appended to the segment log and synced, then the index rows (payload column
- * empty, log position set) commit; without, payloads are stored in the rows. The rows of a group
- * commit in ONE transaction (one fsync under `synchronous=FULL`), inserted together. Dedup is
- * `ON CONFLICT (source_id, message_id) DO NOTHING` (a duplicate's logged payload is left
- * unreferenced); when the group holds a duplicate, its insert is rolled back to a savepoint and
- * redone append by append, so each append's count is its own. Throws (nothing committed) when
- * the log or the transaction fails.
+ * Commits index rows of one group already in segment `segment`: its payload lines start at
+ * `payloadStart` one after the other, and the group ends at `end`, which becomes the segment's
+ * `indexed_to`. Returns how many of each append's events (`sizes`) were new.
  */
-export function createEventWriter(db: Database, segments?: SegmentAppender): EventWriter {
-  const width = segments === undefined ? INLINE_WIDTH : INDEX_WIDTH;
-  const insert = chunkedInsert(db, segments === undefined ? INLINE_COLUMNS : INDEX_COLUMNS, width);
+export type GroupIndexer = (events: GroupEvents, sizes: readonly number[], segment: number, payloadStart: number, end: number) => number[];
+
+/**
+ * The rows-and-savepoint commit shared by both forms: one transaction; when the group holds a
+ * duplicate its insert is rolled back to a savepoint and redone append by append, so each
+ * append's count is its own. `after` runs last inside the transaction.
+ */
+function groupCommit(db: Database, columns: string, width: number): (rows: Rows, sizes: readonly number[], after?: () => void) => number[] {
+  const insert = chunkedInsert(db, columns, width);
   const mark = db.prepare('SAVEPOINT group_rows');
   const undo = db.prepare('ROLLBACK TO group_rows');
   const release = db.prepare('RELEASE group_rows');
-  const commit = db.transaction((rows: Rows, sizes: readonly number[]): number[] => {
+  return db.transaction((rows: Rows, sizes: readonly number[], after?: () => void): number[] => {
     mark.run();
+    let stored: number[];
     if (insert(rows, 0, rows.length) === rows.length / width) {
       release.run();
-      return [...sizes];
+      stored = [...sizes];
+    } else {
+      undo.run();
+      release.run();
+      let at = 0;
+      stored = sizes.map((n) => {
+        const from = at;
+        at += n * width;
+        return insert(rows, from, at);
+      });
     }
-    undo.run();
-    release.run();
-    let at = 0;
-    return sizes.map((n) => {
-      const from = at;
-      at += n * width;
-      return insert(rows, from, at);
-    });
+    after?.();
+    return stored;
   });
-  if (segments === undefined) return (group) => commit(inlineRows(group), group.sizes);
+}
+
+/**
+ * Prepares the {@link GroupIndexer} on `db`: the group's index rows (payload column empty, log
+ * position set) and the segment's new `indexed_to`, in one transaction. Dedup is
+ * `ON CONFLICT (source_id, message_id) DO NOTHING`, so indexing a group twice (recovery after a
+ * crash that lost its commit) stores nothing twice.
+ */
+export function createGroupIndexer(db: Database): GroupIndexer {
+  const commit = groupCommit(db, INDEX_COLUMNS, INDEX_WIDTH);
+  const progress = db.prepare('INSERT INTO event_segments (segment, indexed_to) VALUES (?, ?) ON CONFLICT (segment) DO UPDATE SET indexed_to = max(indexed_to, excluded.indexed_to)');
+  return (events, sizes, segment, payloadStart, end) =>
+    commit(indexRows(events, segment, payloadStart), sizes, () => { progress.run(segment, end); });
+}
+
+/**
+ * Prepares the group-commit writer on `db`. With `segments`, the whole group (its header line
+ * and payload lines) is first appended to the segment log and synced, then its index rows commit
+ * ({@link createGroupIndexer}); without, payloads are stored in the rows. The rows of a group
+ * commit in ONE transaction, inserted together; a duplicate's logged payload is left
+ * unreferenced. Throws (nothing committed) when the log or the transaction fails.
+ */
+export function createEventWriter(db: Database, segments?: SegmentAppender): EventWriter {
+  if (segments === undefined) {
+    const commit = groupCommit(db, INLINE_COLUMNS, INLINE_WIDTH);
+    return (group) => commit(inlineRows(group), group.sizes);
+  }
+  const index = createGroupIndexer(db);
   return (group) => {
-    const at = segments.append(group.chunks);
-    return commit(indexRows(group.events, at.segment, at.offset), group.sizes);
+    const header = groupHeader(group.events);
+    let total = header.byteLength;
+    for (const c of group.chunks) total += c.byteLength;
+    const at = segments.append([header, ...group.chunks]);
+    return index(group.events, group.sizes, at.segment, at.offset + header.byteLength, at.offset + total);
   };
 }
 
@@ -135,13 +170,15 @@ function common(out: Rows, j: number, e: GroupEvents, i: number): number {
 }
 
 /**
- * The pragmas every connection that appends events uses: WAL with `synchronous=FULL`, so a
- * commit is on disk when it returns (https://sqlite.org/pragma.html#pragma_synchronous); the
- * WAL is checkpointed every ~4000 pages and truncated back to 64 MiB at most afterwards.
+ * The pragmas of the connection that appends events: WAL, checkpointed every ~4000 pages and
+ * truncated back to 64 MiB at most afterwards. With `durable` (rows are the only record: in-thread
+ * databases) `synchronous=FULL`, so a commit is on disk when it returns
+ * (https://sqlite.org/pragma.html#pragma_synchronous); without (the segment log, synced before
+ * each commit, is the record and rebuilds lost rows) `synchronous=NORMAL`: one fsync per group.
  */
-export function applyWriterPragmas(db: Database): void {
+export function applyWriterPragmas(db: Database, durable = true): void {
   db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
+  db.pragma(`synchronous = ${durable ? 'FULL' : 'NORMAL'}`);
   db.pragma('busy_timeout = 5000');
   db.pragma('wal_autocheckpoint = 4000');
   db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);

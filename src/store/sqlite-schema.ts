@@ -119,4 +119,9 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE events ADD COLUMN log_offset INTEGER;
   ALTER TABLE events ADD COLUMN log_length INTEGER;
   `,
+  `
+  -- Segments written as groups (a header line before the payload lines): how far each one's
+  -- index rows are committed. Rows a crash lost are indexed again from there at the next start.
+  CREATE TABLE event_segments (segment INTEGER PRIMARY KEY, indexed_to INTEGER NOT NULL);
+  `,
 ];
