@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { isAlive, readPidFile } from '../../src/app/index.ts';
+import { SegmentReader, segmentsDirFor, type PayloadPosition } from '../../src/store/event-segments.ts';
 import { freePort, waitUntil } from '../peers/index.ts';
 
 const run = promisify(execFile);
@@ -105,6 +106,14 @@ describe('zero-downtime restart under load', () => {
       const stored = new Map(rows.map((r) => [r.id, r.n]));
       for (const r of results) assert.equal(stored.get(r.messageId), 1, `event ${r.messageId} stored once`);
       assert.equal(stored.get('after-restart'), 1);
+      // Both processes appended events while one drained: every row's payload is its own event's.
+      const positions = db.prepare('SELECT message_id AS id, log_segment AS segment, log_offset AS offset, log_length AS length FROM events').all() as Array<{ id: string } & PayloadPosition>;
+      const segments = new SegmentReader(segmentsDirFor(join(dataDir, 'firstparty.db')));
+      try {
+        for (const p of positions) assert.equal((JSON.parse(segments.read(p)) as { messageId?: unknown }).messageId, p.id, `payload of ${p.id}`);
+      } finally {
+        segments.close();
+      }
     } finally {
       db.close();
     }
