@@ -5,7 +5,7 @@
  * each in its own process, driven by a load generator in a third process: a small HTTP/1.1
  * client on raw TLS sockets (one request in flight per connection, keep-alive), so the client
  * costs little CPU on this 2-core machine (bodies are templates with fresh ids spliced in). Single
- * ~1 KB events and 100-event batches, each with unique messageIds. Both servers run throughout and
+ * ~1 KB events and 100-event batches, each with a random UUID messageId as the client libraries send. Both servers run throughout and
  * their rounds alternate (`BENCH_ROUNDS`, default 3, of `BENCH_DURATION_MS`, default 3 s), so a
  * shift in the shared machine's background load hits both; the median round is reported. Prints
  * `RESULT` lines (ratio, events/s, p50/p99 latency, and server CPU per request from /proc, which
@@ -15,6 +15,7 @@
  * Node.js flags to the firstparty process.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -67,12 +68,12 @@ function event(id: string): Record<string, unknown> {
 /** The load generator (child process): `connections` keep-alive TLS sockets, one request in flight each. */
 async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const auth = `Basic ${Buffer.from(`${spec.writeKey}:`).toString('base64')}`;
-  let seq = 0;
   // The event serialised once around a marker id; each request splices fresh ids in, so the
   // client spends its CPU on the wire rather than on building and serialising objects.
   const MARK = '\u0000id\u0000';
   const [before, after] = JSON.stringify(event(MARK)).split(JSON.stringify(MARK)) as [string, string];
-  const one = () => `${before}"${spec.tag}-${seq++}"${after}`;
+  // Random ids, as the client libraries make them (UUID v4): the store sees the keys it sees in use.
+  const one = () => `${before}"${randomUUID()}"${after}`;
   const body = () => {
     if (spec.batch === 1) return Buffer.from(one());
     const items: string[] = new Array(spec.batch);

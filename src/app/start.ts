@@ -64,7 +64,7 @@ export async function startFirstparty(config: Config, opts: StartOptions = {}): 
     for (const c of closers.reverse()) await c().catch((err: unknown) => logger.error({ err }, 'error while stopping'));
   };
   try {
-    const store = openSqliteStore(join(config.dataDir, 'firstparty.db'));
+    const store = openSqliteStore(join(config.dataDir, 'firstparty.db'), { dedupWindowEvents: config.ingest.dedupWindowEvents, startWriter: true });
     closers.push(() => store.close());
     const events = new EventBus<AppEventMap>((err, event) => logger.error({ err, event }, 'event listener failed'));
     const certMetrics = new CertMetrics(events);

@@ -104,6 +104,8 @@ export interface Config {
     readonly rateLimitEventsPerSecond: number;
     /** Events a source may send at once after being idle (bucket size, at least 1). Default 50000. */
     readonly rateLimitBurstEvents: number;
+    /** Deduplication by (source, messageId) covers at least this many of the latest events (memory ≤ ~32 bytes each). Default 2000000. */
+    readonly dedupWindowEvents: number;
   };
   /** Log level for pino. Default `info`. */
   readonly logLevel: string;
@@ -164,6 +166,7 @@ export const ENV_VARS: Readonly<Record<string, string>> = {
   FIRSTPARTY_LOG_LEVEL: 'pino level (default info)',
   FIRSTPARTY_INGEST_RATE_LIMIT: 'Tracking API events per second per source, 0 = off (default 5000)',
   FIRSTPARTY_INGEST_RATE_BURST: 'Tracking API burst per source, in events (default 50000)',
+  FIRSTPARTY_DEDUP_WINDOW: 'latest events a repeated messageId of a source is looked up among, at least (default 2000000)',
 };
 
 /**
@@ -232,6 +235,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, opts: { file?: string; cwd?: 
     ingest: {
       rateLimitEventsPerSecond: int(raw.FIRSTPARTY_INGEST_RATE_LIMIT, 5000, 'FIRSTPARTY_INGEST_RATE_LIMIT'),
       rateLimitBurstEvents: int(raw.FIRSTPARTY_INGEST_RATE_BURST, 50_000, 'FIRSTPARTY_INGEST_RATE_BURST') || invalid('FIRSTPARTY_INGEST_RATE_BURST', 'must be at least 1'),
+      dedupWindowEvents: int(raw.FIRSTPARTY_DEDUP_WINDOW, 2_000_000, 'FIRSTPARTY_DEDUP_WINDOW') || invalid('FIRSTPARTY_DEDUP_WINDOW', 'must be at least 1'),
     },
     keys: { masterKey: raw.FIRSTPARTY_MASTER_KEY || null, previousMasterKeys: list(raw.FIRSTPARTY_PREVIOUS_MASTER_KEYS, '') },
   };

@@ -17,15 +17,16 @@ const NEWLINE = 0x0a;
  * Indexes again the groups of the segment log in `dir` whose rows a crash lost: a group is synced
  * before its rows commit (and the writer commits with `synchronous=NORMAL`), so after a power loss
  * a segment may hold whole groups past its `indexed_to`. Each such group, up to the first one that
- * is not whole (a torn write, never acknowledged), gets its rows in one transaction; rows already
- * stored stay as they are (dedup), so running this twice, or beside a live writer of another
- * process, stores nothing twice. Segments without an `event_segments` row are scanned from the
+ * is not whole (a torn write, never acknowledged), gets its rows in one transaction; events
+ * already stored are found in the deduplication window (at least the latest `dedupWindow`
+ * events), so running this twice, or beside a live writer of another process, stores nothing
+ * twice. Segments without an `event_segments` row are scanned from the
  * start when they begin with a group header, and skipped otherwise (payload-only segments written
  * before groups had headers: their rows were committed with `synchronous=FULL`). Nothing is
  * truncated or rewritten. Call at start, before reads, on a writable connection.
  */
-export function recoverEventIndex(db: Database, dir: string): RecoveryReport {
-  const index = createGroupIndexer(db);
+export function recoverEventIndex(db: Database, dir: string, dedupWindow?: number): RecoveryReport {
+  const index = createGroupIndexer(db, dedupWindow);
   const indexedTo = db.prepare('SELECT indexed_to AS n FROM event_segments WHERE segment = ?').pluck();
   let groups = 0;
   let events = 0;

@@ -199,3 +199,34 @@ test('a torn group at the end of a segment is never indexed; the whole groups be
   await store.events.append([ev('w2')]);
   assert.deepEqual((await store.events.recent('src_a', 10)).map((e) => e.payload), [{ event: 'w2' }, { event: 'w1' }]);
 });
+
+test('two event logs on one database (two processes during a restart) store a messageId once, whichever gets it first', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'fp-eventlog-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'events.db');
+  const a = openSqliteStore(path);
+  const b = openSqliteStore(path);
+  t.after(async () => { await a.close(); await b.close(); });
+  assert.deepEqual(await a.events.append([ev('x1'), ev('x2')]), { stored: 2, duplicates: 0 });
+  assert.deepEqual(await b.events.append([ev('x1'), ev('x3')]), { stored: 1, duplicates: 1 });
+  // a learns of b's row when it next writes.
+  assert.deepEqual(await a.events.append([ev('x3'), ev('x4')]), { stored: 1, duplicates: 1 });
+  assert.deepEqual(await b.events.append([ev('x4'), ev('x2'), ev('x5')]), { stored: 1, duplicates: 2 });
+  assert.deepEqual((await a.events.recent('src_a', 10)).map((e) => e.messageId), ['x5', 'x4', 'x3', 'x2', 'x1']);
+});
+
+test('deduplication covers the configured window of latest events, also after a restart', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'fp-eventlog-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'events.db');
+  let store = openSqliteStore(path, { dedupWindowEvents: 3 });
+  for (const m of ['d1', 'd2', 'd3', 'd4', 'd5']) await store.events.append([ev(m)]);
+  assert.deepEqual(await store.events.append([ev('d5'), ev('d4'), ev('d3')]), { stored: 0, duplicates: 3 });
+  await store.close();
+  // At start the window holds the latest 3 rows: d3..d5 are found, d1 (older) is stored again.
+  store = openSqliteStore(path, { dedupWindowEvents: 3 });
+  t.after(() => store.close());
+  assert.deepEqual(await store.events.append([ev('d3'), ev('d4'), ev('d5')]), { stored: 0, duplicates: 3 });
+  assert.deepEqual(await store.events.append([ev('d1')]), { stored: 1, duplicates: 0 });
+  assert.equal(await store.events.count(), 6);
+});

@@ -5,7 +5,18 @@ import type { EventLog } from './types.ts';
 import { SegmentReader, segmentsDirFor } from './event-segments.ts';
 import { recoverEventIndex, type RecoveryReport } from './event-recovery.ts';
 import type { WriterData, WriterReply, WriterRequest } from './sqlite-event-worker.ts';
-import { createEventWriter, type AppendCounts, type EventWriter } from './sqlite-event-writer.ts';
+import { createEventWriter, DEDUP_WINDOW_EVENTS, type AppendCounts, type EventWriter } from './sqlite-event-writer.ts';
+
+/** Tuning of a {@link SqliteEventLog}. */
+export interface EventLogOptions {
+  /** Deduplication covers at least this many of the latest events (default {@link DEDUP_WINDOW_EVENTS}). */
+  readonly dedupWindowEvents?: number;
+  /**
+   * Start the writer thread of a file database now and have it load its deduplication window,
+   * instead of at the first append (which then waits for the load). Default false.
+   */
+  readonly startWriter?: boolean;
+}
 
 interface Pending {
   readonly events: EncodedEvents;
@@ -43,10 +54,18 @@ export class SqliteEventLog implements EventLog {
   private idle: (() => void) | undefined;
   private readonly segments: SegmentReader | undefined;
 
-  constructor(private readonly db: Database) {
-    this.commitHere = db.memory || db.readonly ? createEventWriter(db) : undefined;
+  private readonly dedupWindow: number;
+
+  constructor(private readonly db: Database, opts: EventLogOptions = {}) {
+    this.dedupWindow = opts.dedupWindowEvents ?? DEDUP_WINDOW_EVENTS;
+    this.commitHere = db.memory || db.readonly ? createEventWriter(db, undefined, this.dedupWindow) : undefined;
     this.segments = db.memory ? undefined : new SegmentReader(segmentsDirFor(db.name));
-    if (!db.memory && !db.readonly) this.recovered = recoverEventIndex(db, segmentsDirFor(db.name));
+    if (!db.memory && !db.readonly) this.recovered = recoverEventIndex(db, segmentsDirFor(db.name), this.dedupWindow);
+    if (opts.startWriter === true && this.commitHere === undefined) {
+      const worker = this.writer();
+      worker.postMessage({ warm: true } satisfies WriterRequest);
+      worker.unref();
+    }
   }
 
   /** Groups and events whose index rows a crash had lost, indexed again when this log opened. */
@@ -115,7 +134,7 @@ export class SqliteEventLog implements EventLog {
 
   private writer(): Worker {
     if (this.worker !== undefined) return this.worker;
-    const data: WriterData = { path: this.db.name, segmentsDir: segmentsDirFor(this.db.name) };
+    const data: WriterData = { path: this.db.name, segmentsDir: segmentsDirFor(this.db.name), dedupWindow: this.dedupWindow };
     // The worker loads TypeScript through tsx like the main thread (loader hooks are per thread).
     const api = import.meta.resolve('tsx/esm/api');
     const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(WORKER_ENTRY)}); })`;

@@ -13,11 +13,9 @@ import { mergeGroups, type EventGroup } from '../core/index.ts';
 import { SegmentAppender } from './event-segments.ts';
 import { applyWriterPragmas, createEventWriter } from './sqlite-event-writer.ts';
 
-/** A message from the main thread: consecutive appends. */
-export interface WriterRequest {
-  readonly first: number;
-  readonly group: EventGroup;
-}
+/** A message from the main thread: consecutive appends, or `warm` (load the deduplication window now). */
+export type WriterRequest = { readonly first: number; readonly group: EventGroup } | { readonly warm: true };
+type GroupRequest = Extract<WriterRequest, { group: EventGroup }>;
 
 /** A message to the main thread. */
 export type WriterReply =
@@ -29,6 +27,8 @@ export interface WriterData {
   readonly path: string;
   /** Folder of the payload segment log. */
   readonly segmentsDir: string;
+  /** Deduplication window, in events. */
+  readonly dedupWindow: number;
 }
 
 if (parentPort !== null && workerData !== null && typeof (workerData as WriterData).path === 'string') {
@@ -39,8 +39,8 @@ if (parentPort !== null && workerData !== null && typeof (workerData as WriterDa
   // The writer's own page cache (64 MiB): index pages stay hot across groups.
   db.pragma('cache_size = -65536');
   const segments = new SegmentAppender((workerData as WriterData).segmentsDir);
-  const write = createEventWriter(db, segments);
-  let queue: WriterRequest[] = [];
+  const write = createEventWriter(db, segments, (workerData as WriterData).dedupWindow);
+  let queue: GroupRequest[] = [];
   let scheduled = false;
   const flush = (): void => {
     scheduled = false;
@@ -61,6 +61,10 @@ if (parentPort !== null && workerData !== null && typeof (workerData as WriterDa
     }
   };
   port.on('message', (m: WriterRequest) => {
+    if ('warm' in m) {
+      write.warm();
+      return;
+    }
     queue.push(m);
     if (scheduled) return;
     scheduled = true;

@@ -1,5 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { payloadTexts, type EventGroup } from '../core/index.ts';
+import { DedupWindow } from './dedup-window.ts';
 import { groupHeader, type SegmentAppender } from './event-segments.ts';
 
 type GroupEvents = EventGroup['events'];
@@ -18,92 +19,186 @@ type Rows = Array<string | number | null>;
  * step per chunk instead of per event.
  */
 const CHUNK_ROWS = 100;
-const ON_CONFLICT = ' ON CONFLICT (source_id, message_id) DO NOTHING';
 const INLINE_COLUMNS = 'source_id, message_id, type, status, reason, received_at, payload';
 const INLINE_WIDTH = 7;
 const INDEX_COLUMNS = `${INLINE_COLUMNS}, log_segment, log_offset, log_length`;
 const INDEX_WIDTH = 10;
 
+/** Keys the deduplication window holds by default: at least this many of the latest events. */
+export const DEDUP_WINDOW_EVENTS = 2_000_000;
+
 /**
- * Inserts rows of `width` values (`rows[from, to)`), up to {@link CHUNK_ROWS} per statement step
- * (a statement per row count, prepared when first needed); returns how many were new.
+ * Inserts all rows of `width` values, up to {@link CHUNK_ROWS} per statement step (a statement
+ * per row count, prepared when first needed); returns the last row's `seq` (0 when none).
  */
-function chunkedInsert(db: Database, columns: string, width: number): (rows: Rows, from: number, to: number) => number {
+function chunkedInsert(db: Database, columns: string, width: number): (rows: Rows) => number {
   const row = `(${Array<string>(width).fill('?').join(', ')})`;
   const head = `INSERT INTO events (${columns}) VALUES `;
   const statements = new Map<number, Statement>();
   const statement = (n: number): Statement => {
     let st = statements.get(n);
     if (st === undefined) {
-      st = db.prepare(head + Array<string>(n).fill(row).join(', ') + ON_CONFLICT);
+      st = db.prepare(head + Array<string>(n).fill(row).join(', '));
       statements.set(n, st);
     }
     return st;
   };
-  return (rows, from, to) => {
+  return (rows) => {
+    let last = 0;
     // The whole array as one statement binds its values without a copy.
-    if (from === 0 && to === rows.length && to <= CHUNK_ROWS * width) return statement(to / width).run(rows).changes;
-    let stored = 0;
-    for (let i = from; i < to; i += CHUNK_ROWS * width) {
-      const end = Math.min(to, i + CHUNK_ROWS * width);
-      stored += statement((end - i) / width).run(rows.slice(i, end)).changes;
+    if (rows.length > 0 && rows.length <= CHUNK_ROWS * width) return Number(statement(rows.length / width).run(rows).lastInsertRowid);
+    for (let i = 0; i < rows.length; i += CHUNK_ROWS * width) {
+      const end = Math.min(rows.length, i + CHUNK_ROWS * width);
+      last = Number(statement((end - i) / width).run(rows.slice(i, end)).lastInsertRowid);
     }
-    return stored;
+    return last;
   };
 }
 
 /** Writes a group of appends; returns how many of each append's events were new, in order. */
-export type EventWriter = (group: EventGroup) => number[];
+export interface EventWriter {
+  (group: EventGroup): number[];
+  /** Loads the deduplication window now (else the first write does). */
+  warm(): void;
+}
 
 /**
  * Commits index rows of one group already in segment `segment`: its payload lines start at
  * `payloadStart` one after the other, and the group ends at `end`, which becomes the segment's
  * `indexed_to`. Returns how many of each append's events (`sizes`) were new.
  */
-export type GroupIndexer = (events: GroupEvents, sizes: readonly number[], segment: number, payloadStart: number, end: number) => number[];
-
-/**
- * The rows-and-savepoint commit shared by both forms: one transaction; when the group holds a
- * duplicate its insert is rolled back to a savepoint and redone append by append, so each
- * append's count is its own. `after` runs last inside the transaction.
- */
-function groupCommit(db: Database, columns: string, width: number): (rows: Rows, sizes: readonly number[], after?: () => void) => number[] {
-  const insert = chunkedInsert(db, columns, width);
-  const mark = db.prepare('SAVEPOINT group_rows');
-  const undo = db.prepare('ROLLBACK TO group_rows');
-  const release = db.prepare('RELEASE group_rows');
-  return db.transaction((rows: Rows, sizes: readonly number[], after?: () => void): number[] => {
-    mark.run();
-    let stored: number[];
-    if (insert(rows, 0, rows.length) === rows.length / width) {
-      release.run();
-      stored = [...sizes];
-    } else {
-      undo.run();
-      release.run();
-      let at = 0;
-      stored = sizes.map((n) => {
-        const from = at;
-        at += n * width;
-        return insert(rows, from, at);
-      });
-    }
-    after?.();
-    return stored;
-  });
+export interface GroupIndexer {
+  (events: GroupEvents, sizes: readonly number[], segment: number, payloadStart: number, end: number): number[];
+  /** Loads the deduplication window now (else the first commit does). */
+  warm(): void;
 }
 
 /**
- * Prepares the {@link GroupIndexer} on `db`: the group's index rows (payload column empty, log
- * position set) and the segment's new `indexed_to`, in one transaction. Dedup is
- * `ON CONFLICT (source_id, message_id) DO NOTHING`, so indexing a group twice (recovery after a
- * crash that lost its commit) stores nothing twice.
+ * Deduplication of one connection's appends: a {@link DedupWindow} filled at the first commit
+ * from the latest rows, and kept current with the rows other connections (another process during
+ * a restart) add, read at the start of each write transaction, which holds the write lock.
  */
-export function createGroupIndexer(db: Database): GroupIndexer {
-  const commit = groupCommit(db, INDEX_COLUMNS, INDEX_WIDTH);
+class Dedup {
+  private window: DedupWindow | undefined;
+  private lastSeq = 0;
+  private readonly tail: Statement;
+  private readonly hash = new Uint32Array(2);
+
+  constructor(private readonly db: Database, private readonly perGeneration: number) {
+    this.tail = db.prepare('SELECT seq, source_id AS s, message_id AS m FROM events WHERE seq > ? ORDER BY seq');
+  }
+
+  /**
+   * Inside a write transaction: which of `e`'s events are new (not in the window, not earlier in
+   * the group), as their indexes, and how many per append. Nothing is added to the window yet:
+   * {@link keep} does so once the transaction committed.
+   */
+  admit(e: GroupEvents, sizes: readonly number[]): { fresh: number[]; hashes: Uint32Array; stored: number[] } {
+    const window = this.catchUp();
+    const hashes = new Uint32Array(2 * e.count);
+    const fresh: number[] = [];
+    const stored: number[] = [];
+    const seen = e.count > 1 ? new Set<number>() : undefined;
+    let i = 0;
+    for (const n of sizes) {
+      let kept = 0;
+      for (const end = i + n; i < end; i++) {
+        window.hash(e.sourceIds[i]!, e.messageIds[i]!, this.hash);
+        const hi = this.hash[0]!;
+        const lo = this.hash[1]!;
+        hashes[2 * i] = hi;
+        hashes[2 * i + 1] = lo;
+        if (window.has(hi, lo)) continue;
+        // Within the group: 2^32 * hi + lo is exact for the 53 bits a double holds; hashes equal
+        // there and differing above are a collision as unlikely as any other.
+        const key = (hi >>> 11) * 4294967296 + lo;
+        if (seen !== undefined) {
+          if (seen.has(key)) continue;
+          seen.add(key);
+        }
+        fresh.push(i);
+        kept += 1;
+      }
+      stored.push(kept);
+    }
+    return { fresh, hashes, stored };
+  }
+
+  /** After the commit: the stored events' keys join the window, and `lastSeq` moves past their rows. */
+  keep(fresh: readonly number[], hashes: Uint32Array, lastSeq: number): void {
+    const window = this.window!;
+    for (const i of fresh) window.add(hashes[2 * i]!, hashes[2 * i + 1]!);
+    if (lastSeq > this.lastSeq) this.lastSeq = lastSeq;
+  }
+
+  /** Loads the window unless loaded already. */
+  warm(): void {
+    if (this.window === undefined) this.load();
+  }
+
+  /** The window, loaded on first use and brought up to date with rows added by others. */
+  private catchUp(): DedupWindow {
+    if (this.window === undefined) return this.load();
+    for (const r of this.tail.iterate(this.lastSeq) as Iterable<{ seq: number; s: string; m: string }>) {
+      this.window.hash(r.s, r.m, this.hash);
+      this.window.add(this.hash[0]!, this.hash[1]!);
+      this.lastSeq = r.seq;
+    }
+    return this.window;
+  }
+
+  /** A window of the latest `perGeneration` rows (at most), oldest first. */
+  private load(): DedupWindow {
+    const window = new DedupWindow(this.perGeneration);
+    const max = (this.db.prepare('SELECT max(seq) FROM events').pluck().get() as number | null) ?? 0;
+    const from = (this.db.prepare('SELECT seq FROM events WHERE seq <= ? ORDER BY seq DESC LIMIT 1 OFFSET ?').pluck().get(max, this.perGeneration - 1) as number | undefined) ?? 0;
+    const rows = this.db.prepare('SELECT source_id AS s, message_id AS m FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq');
+    for (const r of rows.iterate(from, max) as Iterable<{ s: string; m: string }>) {
+      window.hash(r.s, r.m, this.hash);
+      window.add(this.hash[0]!, this.hash[1]!);
+    }
+    this.window = window;
+    this.lastSeq = max;
+    return window;
+  }
+}
+
+/**
+ * The commit shared by both forms: in one write transaction (`BEGIN IMMEDIATE`), the new events
+ * of the group (see {@link Dedup}) get their rows, `rowsOf` building them for the kept indexes,
+ * then `after` runs; the kept keys join the window once the transaction committed. Returns how
+ * many of each append's events were new.
+ */
+function groupCommit(db: Database, columns: string, width: number, dedupWindow: number) {
+  const insert = chunkedInsert(db, columns, width);
+  const dedup = new Dedup(db, dedupWindow);
+  const run = db.transaction((events: GroupEvents, sizes: readonly number[], rowsOf: (fresh: readonly number[]) => Rows, after?: () => void) => {
+    const admitted = dedup.admit(events, sizes);
+    const last = admitted.fresh.length > 0 ? insert(rowsOf(admitted.fresh)) : 0;
+    after?.();
+    return { admitted, last };
+  });
+  const commit = (events: GroupEvents, sizes: readonly number[], rowsOf: (fresh: readonly number[]) => Rows, after?: () => void): number[] => {
+    const { admitted, last } = run.immediate(events, sizes, rowsOf, after);
+    dedup.keep(admitted.fresh, admitted.hashes, last);
+    return admitted.stored;
+  };
+  return Object.assign(commit, { warm: () => dedup.warm() });
+}
+
+/**
+ * Prepares the {@link GroupIndexer} on `db`: the group's new events get index rows (payload
+ * column empty, log position set), and the segment its new `indexed_to`, in one transaction.
+ * Events already stored are found in a {@link DedupWindow} of the latest `dedupWindow` (at least)
+ * events, so indexing a group twice (recovery after a crash that lost its commit) stores nothing
+ * twice.
+ */
+export function createGroupIndexer(db: Database, dedupWindow = DEDUP_WINDOW_EVENTS): GroupIndexer {
+  const commit = groupCommit(db, INDEX_COLUMNS, INDEX_WIDTH, dedupWindow);
   const progress = db.prepare('INSERT INTO event_segments (segment, indexed_to) VALUES (?, ?) ON CONFLICT (segment) DO UPDATE SET indexed_to = max(indexed_to, excluded.indexed_to)');
-  return (events, sizes, segment, payloadStart, end) =>
-    commit(indexRows(events, segment, payloadStart), sizes, () => { progress.run(segment, end); });
+  const index = (events: GroupEvents, sizes: readonly number[], segment: number, payloadStart: number, end: number) =>
+    commit(events, sizes, (fresh) => indexRows(events, fresh, segment, payloadStart), () => { progress.run(segment, end); });
+  return Object.assign(index, { warm: commit.warm });
 }
 
 /**
@@ -113,46 +208,50 @@ export function createGroupIndexer(db: Database): GroupIndexer {
  * commit in ONE transaction, inserted together; a duplicate's logged payload is left
  * unreferenced. Throws (nothing committed) when the log or the transaction fails.
  */
-export function createEventWriter(db: Database, segments?: SegmentAppender): EventWriter {
+export function createEventWriter(db: Database, segments?: SegmentAppender, dedupWindow = DEDUP_WINDOW_EVENTS): EventWriter {
   if (segments === undefined) {
-    const commit = groupCommit(db, INLINE_COLUMNS, INLINE_WIDTH);
-    return (group) => commit(inlineRows(group), group.sizes);
+    const commit = groupCommit(db, INLINE_COLUMNS, INLINE_WIDTH, dedupWindow);
+    return Object.assign((group: EventGroup) => commit(group.events, group.sizes, (fresh) => inlineRows(group, fresh)), { warm: commit.warm });
   }
-  const index = createGroupIndexer(db);
-  return (group) => {
+  const index = createGroupIndexer(db, dedupWindow);
+  const write = (group: EventGroup): number[] => {
     const header = groupHeader(group.events);
     let total = header.byteLength;
     for (const c of group.chunks) total += c.byteLength;
     const at = segments.append([header, ...group.chunks]);
     return index(group.events, group.sizes, at.segment, at.offset + header.byteLength, at.offset + total);
   };
+  return Object.assign(write, { warm: index.warm });
 }
 
-function inlineRows(group: EventGroup): Rows {
+function inlineRows(group: EventGroup, fresh: readonly number[]): Rows {
   const e = group.events;
   const texts = payloadTexts({ ...e, payloads: Buffer.concat(group.chunks) });
-  const out: Rows = new Array(e.count * INLINE_WIDTH);
+  const out: Rows = new Array(fresh.length * INLINE_WIDTH);
   let j = 0;
-  for (let i = 0; i < e.count; i++) {
+  for (const i of fresh) {
     j = common(out, j, e, i);
     out[j++] = texts[i]!;
   }
   return out;
 }
 
-/** Index rows of `e`, whose payload lines start at `offset` of `segment`, one after the other. */
-function indexRows(e: GroupEvents, segment: number, offset: number): Rows {
-  const out: Rows = new Array(e.count * INDEX_WIDTH);
-  let j = 0;
+/** Index rows of the events `fresh` of `e`, whose payload lines start at `offset` of `segment`, one after the other. */
+function indexRows(e: GroupEvents, fresh: readonly number[], segment: number, offset: number): Rows {
+  const starts = new Array<number>(e.count);
   let at = offset;
   for (let i = 0; i < e.count; i++) {
-    const length = e.payloadLengths[i]!;
+    starts[i] = at;
+    at += e.payloadLengths[i]! + 1;
+  }
+  const out: Rows = new Array(fresh.length * INDEX_WIDTH);
+  let j = 0;
+  for (const i of fresh) {
     j = common(out, j, e, i);
     out[j++] = '';
     out[j++] = segment;
-    out[j++] = at;
-    out[j++] = length;
-    at += length + 1;
+    out[j++] = starts[i]!;
+    out[j++] = e.payloadLengths[i]!;
   }
   return out;
 }

@@ -124,4 +124,10 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   -- index rows are committed. Rows a crash lost are indexed again from there at the next start.
   CREATE TABLE event_segments (segment INTEGER PRIMARY KEY, indexed_to INTEGER NOT NULL);
   `,
+  `
+  -- Deduplication moves to a window of recent keys kept by the writer (a unique index on random
+  -- messageIds costs a random page write per event); reads by source get an index of their own.
+  DROP INDEX events_dedup;
+  CREATE INDEX events_by_source ON events(source_id, seq);
+  `,
 ];

@@ -6,7 +6,7 @@ import type {
   Source, StoredCertificate, Workspace,
 } from '../core/index.ts';
 import { SQLITE_MIGRATIONS } from './sqlite-schema.ts';
-import { SqliteEventLog } from './sqlite-event-log.ts';
+import { SqliteEventLog, type EventLogOptions } from './sqlite-event-log.ts';
 import { certLifecycleRepos } from './sqlite-cert-lifecycle.ts';
 import { sqliteControlRepos } from './sqlite-control-repos.ts';
 import type {
@@ -19,9 +19,9 @@ const TERMINAL: readonly DomainStateKind[] = ['removed', 'replaced'];
 /**
  * Opens (creating if needed) the SQLite database at `path` (`:memory:` for tests), in WAL mode
  * with `synchronous=FULL` so that every commit is on disk when it returns, and applies pending
- * migrations.
+ * migrations. `opts` tunes the event log (deduplication window).
  */
-export function openSqliteStore(path: string): Store {
+export function openSqliteStore(path: string, opts: EventLogOptions = {}): Store {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new BetterSqlite3(path);
   db.pragma('journal_mode = WAL');
@@ -29,7 +29,7 @@ export function openSqliteStore(path: string): Store {
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   migrate(db);
-  const events = new SqliteEventLog(db);
+  const events = new SqliteEventLog(db, opts);
   return {
     workspaces: workspaceRepo(db),
     sources: sourceRepo(db),
