@@ -27,16 +27,39 @@ export class DedupWindow {
 
   /** The hash of a key: `out[0]` high and `out[1]` low 32 bits (never both zero). */
   hash(sourceId: string, messageId: string, out: Uint32Array): void {
+    this.hashFrom(this.sourceState(sourceId), messageId, out);
+  }
+
+  /**
+   * The hash state after `sourceId` and the separator, for {@link hashFrom}: a writer hashing
+   * many events of one source computes it once.
+   */
+  sourceState(sourceId: string): Uint32Array {
     let a = this.seeds[0]! ^ 0x811c9dc5;
     let b = this.seeds[1]! ^ 0x01000193;
-    const mix = (c: number): void => {
+    for (let i = 0; i < sourceId.length; i++) {
+      const c = sourceId.charCodeAt(i);
       a = Math.imul(a ^ c, 0x01000193);
       b = Math.imul(b ^ c, 0x5bd1e995);
       b ^= b >>> 15;
-    };
-    for (let i = 0; i < sourceId.length; i++) mix(sourceId.charCodeAt(i));
-    mix(0x10000); // separator: no character has this code
-    for (let i = 0; i < messageId.length; i++) mix(messageId.charCodeAt(i));
+    }
+    // Separator: no character has this code.
+    a = Math.imul(a ^ 0x10000, 0x01000193);
+    b = Math.imul(b ^ 0x10000, 0x5bd1e995);
+    b ^= b >>> 15;
+    return Uint32Array.of(a, b);
+  }
+
+  /** The hash of (the source of `state`, `messageId`), as {@link hash} gives it. */
+  hashFrom(state: Uint32Array, messageId: string, out: Uint32Array): void {
+    let a = state[0]! | 0;
+    let b = state[1]! | 0;
+    for (let i = 0; i < messageId.length; i++) {
+      const c = messageId.charCodeAt(i);
+      a = Math.imul(a ^ c, 0x01000193);
+      b = Math.imul(b ^ c, 0x5bd1e995);
+      b ^= b >>> 15;
+    }
     a ^= a >>> 16;
     a = Math.imul(a, 0x85ebca6b);
     a ^= a >>> 13;

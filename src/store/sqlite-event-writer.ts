@@ -21,8 +21,9 @@ type Rows = Array<string | number | null>;
 const CHUNK_ROWS = 100;
 const INLINE_COLUMNS = 'source_id, message_id, type, status, reason, received_at, payload';
 const INLINE_WIDTH = 7;
-const INDEX_COLUMNS = `${INLINE_COLUMNS}, log_segment, log_offset, log_length`;
-const INDEX_WIDTH = 10;
+/** Index rows: the payload column is empty (the payload is in the log), written as a literal, not bound. */
+const INDEX_COLUMNS = 'source_id, message_id, type, status, reason, received_at, log_segment, log_offset, log_length, payload';
+const INDEX_WIDTH = 9;
 
 /** Keys the deduplication window holds by default: at least this many of the latest events. */
 export const DEDUP_WINDOW_EVENTS = 2_000_000;
@@ -31,8 +32,8 @@ export const DEDUP_WINDOW_EVENTS = 2_000_000;
  * Inserts all rows of `width` values, up to {@link CHUNK_ROWS} per statement step (a statement
  * per row count, prepared when first needed); returns the last row's `seq` (0 when none).
  */
-function chunkedInsert(db: Database, columns: string, width: number): (rows: Rows) => number {
-  const row = `(${Array<string>(width).fill('?').join(', ')})`;
+function chunkedInsert(db: Database, columns: string, width: number, literal?: string): (rows: Rows) => number {
+  const row = `(${[...Array<string>(width).fill('?'), ...(literal === undefined ? [] : [literal])].join(', ')})`;
   const head = `INSERT INTO events (${columns}) VALUES `;
   const statements = new Map<number, Statement>();
   const statement = (n: number): Statement => {
@@ -99,11 +100,17 @@ class Dedup {
     const fresh: number[] = [];
     const stored: number[] = [];
     const seen = e.count > 1 ? new Set<number>() : undefined;
+    let source: string | undefined;
+    let state: Uint32Array = new Uint32Array(2);
     let i = 0;
     for (const n of sizes) {
       let kept = 0;
       for (const end = i + n; i < end; i++) {
-        window.hash(e.sourceIds[i]!, e.messageIds[i]!, this.hash);
+        if (e.sourceIds[i] !== source) {
+          source = e.sourceIds[i]!;
+          state = window.sourceState(source);
+        }
+        window.hashFrom(state, e.messageIds[i]!, this.hash);
         const hi = this.hash[0]!;
         const lo = this.hash[1]!;
         hashes[2 * i] = hi;
@@ -169,8 +176,8 @@ class Dedup {
  * then `after` runs; the kept keys join the window once the transaction committed. Returns how
  * many of each append's events were new.
  */
-function groupCommit(db: Database, columns: string, width: number, dedupWindow: number) {
-  const insert = chunkedInsert(db, columns, width);
+function groupCommit(db: Database, columns: string, width: number, dedupWindow: number, literal?: string) {
+  const insert = chunkedInsert(db, columns, width, literal);
   const dedup = new Dedup(db, dedupWindow);
   const run = db.transaction((events: GroupEvents, sizes: readonly number[], rowsOf: (fresh: readonly number[]) => Rows, after?: () => void) => {
     const admitted = dedup.admit(events, sizes);
@@ -194,7 +201,7 @@ function groupCommit(db: Database, columns: string, width: number, dedupWindow: 
  * twice.
  */
 export function createGroupIndexer(db: Database, dedupWindow = DEDUP_WINDOW_EVENTS): GroupIndexer {
-  const commit = groupCommit(db, INDEX_COLUMNS, INDEX_WIDTH, dedupWindow);
+  const commit = groupCommit(db, INDEX_COLUMNS, INDEX_WIDTH, dedupWindow, "''");
   const progress = db.prepare('INSERT INTO event_segments (segment, indexed_to) VALUES (?, ?) ON CONFLICT (segment) DO UPDATE SET indexed_to = max(indexed_to, excluded.indexed_to)');
   const index = (events: GroupEvents, sizes: readonly number[], segment: number, payloadStart: number, end: number) =>
     commit(events, sizes, (fresh) => indexRows(events, fresh, segment, payloadStart), () => { progress.run(segment, end); });
@@ -248,7 +255,6 @@ function indexRows(e: GroupEvents, fresh: readonly number[], segment: number, of
   let j = 0;
   for (const i of fresh) {
     j = common(out, j, e, i);
-    out[j++] = '';
     out[j++] = segment;
     out[j++] = starts[i]!;
     out[j++] = e.payloadLengths[i]!;
