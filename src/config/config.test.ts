@@ -62,3 +62,9 @@ test('refuses unknown settings in the environment and in the file', () => {
   assert.equal(errorOf(() => load({}, file)).code, 'ERR_CONFIG_INVALID');
   assert.equal(errorOf(() => load({}, '/nonexistent/c.json')).code, 'ERR_CONFIG_FILE_UNREADABLE');
 });
+
+test('the deduplication window: 2,000,000 events unless set, at least 1', () => {
+  assert.equal(load({}).ingest.dedupWindowEvents, 2_000_000);
+  assert.equal(load({ FIRSTPARTY_DEDUP_WINDOW: '50000' }).ingest.dedupWindowEvents, 50_000);
+  for (const bad of ['0', '-5', 'lots']) assert.match(errorOf(() => load({ FIRSTPARTY_DEDUP_WINDOW: bad })).message, /FIRSTPARTY_DEDUP_WINDOW/);
+});
