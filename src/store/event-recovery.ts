@@ -79,12 +79,24 @@ function* wholeGroups(buf: Buffer): Generator<WholeGroup> {
     const header = parseHeader(buf.toString('utf8', p + 1, nl));
     if (header === undefined) return;
     let q = nl + 1;
+    // Each payload is one JSON object ending in a newline, exactly where the header says.
     for (const length of header.payloadLengths) {
-      if (q + length >= buf.length || buf[q + length] !== NEWLINE) return;
+      if (q + length >= buf.length || buf[q + length] !== NEWLINE || !isJsonObject(buf, q, q + length)) return;
       q += length + 1;
     }
     yield { header, payloadStart: nl + 1, end: q };
     p = q;
+  }
+}
+
+/** Whether `buf[from, to)` is the JSON text of an object (recovery only: a handful of groups). */
+function isJsonObject(buf: Buffer, from: number, to: number): boolean {
+  if (buf[from] !== 0x7b) return false;
+  try {
+    const v: unknown = JSON.parse(buf.toString('utf8', from, to));
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+  } catch {
+    return false;
   }
 }
 

@@ -192,6 +192,9 @@ test('a torn group at the end of a segment is never indexed; the whole groups be
   // Bytes that are no group at all: a header that is not JSON, and one whose columns disagree.
   await appendFile(join(segmentsDirFor(path), '00000006.jsonl'), '#{"count":2,"sourceIds":["src_a"]}\n{"event":"x"}\n');
   await appendFile(join(segmentsDirFor(path), '00000007.jsonl'), '#not json\n');
+  // A header whose length spans two lines: newline-aligned, but not one JSON object.
+  const lying = groupHeader({ ...encodeEvents([ev('l1')]), payloadLengths: [6] });
+  await appendFile(join(segmentsDirFor(path), '00000008.jsonl'), Buffer.concat([lying, Buffer.from('{ }\n{}\n')]));
   store = openSqliteStore(path);
   t.after(() => store.close());
   assert.deepEqual((store.events as unknown as { recovered: unknown }).recovered, { groups: 1, events: 1 });
