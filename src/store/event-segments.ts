@@ -1,4 +1,5 @@
-import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, writevSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, writevSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -7,7 +8,7 @@ import { basename, dirname, join } from 'node:path';
  * `log_length`). Payload bytes are then written once (no WAL copy and checkpoint copy), which is
  * most of what storing an event costs.
  *
- * Layout: a segment is a sequence of groups (one per commit). A group is a header line, `#` and
+ * Layout: a segment is an owner line ({@link SegmentOwner}), then a sequence of groups (one per commit). A group is a header line, `#` and
  * the JSON of its events' index fields ({@link GroupHeader}), then one JSON line per payload.
  * Payload lines start with `{` and headers with `#`; `\n` never occurs inside either.
  *
@@ -42,7 +43,46 @@ export const SEGMENT_BYTES = 256 * 1024 * 1024;
 /** First byte of a group's header line. */
 export const HEADER_MARK = 0x23;
 
-const NAME = /^(\d{8})\.jsonl$/;
+/** First byte of a segment's owner line (see {@link SegmentOwner}). */
+export const OWNER_MARK = 0x25;
+
+const NAME = /^(\d{8,})\.jsonl$/;
+
+/**
+ * Who writes a segment: its first line, `%` and this as JSON. Recovery leaves alone the segments
+ * of a writer that is still running (its groups may be written and not yet synced or indexed):
+ * another process's (the same process id, boot and start time) or, in this process, a writer
+ * whose id is still registered as live.
+ */
+export interface SegmentOwner {
+  readonly pid: number;
+  /** The kernel's boot id ('' where unknown). */
+  readonly boot: string;
+  /** The process's start time in clock ticks since boot ('' where unknown). */
+  readonly start: string;
+  /** Random id of the writer within its process. */
+  readonly writer: string;
+}
+
+/** This process's identity for {@link SegmentOwner}: boot id and start time from /proc (Linux), '' elsewhere. */
+export function processIdentity(pid: number = process.pid): { boot: string; start: string } {
+  return { boot: readOr('/proc/sys/kernel/random/boot_id').trim(), start: startTicks(pid) };
+}
+
+/** Field 22 of /proc/<pid>/stat (start time), read after the command name's closing parenthesis. */
+function startTicks(pid: number): string {
+  const stat = readOr(`/proc/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return fields[19] ?? '';
+}
+
+function readOr(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
 
 /** The segment folder of the database file at `dbPath`: `<dir>/<file name>-events`. */
 export function segmentsDirFor(dbPath: string): string {
@@ -81,10 +121,16 @@ export class SegmentAppender {
   private segment = 0;
   private fd = -1;
   private size = 0;
+  /** Where groups start in the current segment (after its owner line). */
+  private base = 0;
+  private readonly ownerLine: Buffer;
   /** A failed write left bytes that could not be cut off: the next append starts a new segment. */
   private spoiled = false;
 
-  constructor(private readonly dir: string, private readonly segmentBytes = SEGMENT_BYTES) {
+  /** `writer`: this writer's id, put in each segment's owner line (random when not given). */
+  constructor(private readonly dir: string, private readonly segmentBytes = SEGMENT_BYTES, writer: string = randomUUID()) {
+    const owner: SegmentOwner = { pid: process.pid, ...processIdentity(), writer };
+    this.ownerLine = Buffer.from(`%${JSON.stringify(owner)}\n`);
     mkdirSync(dir, { recursive: true });
     this.roll();
   }
@@ -97,7 +143,7 @@ export class SegmentAppender {
   append(chunks: readonly Uint8Array[]): { segment: number; offset: number } {
     let total = 0;
     for (const c of chunks) total += c.byteLength;
-    if (this.spoiled || (this.size > 0 && this.size + total > this.segmentBytes)) this.roll();
+    if (this.spoiled || (this.size > this.base && this.size + total > this.segmentBytes)) this.roll();
     const start = { segment: this.segment, offset: this.size };
     try {
       writeAll(this.fd, chunks);
@@ -141,6 +187,9 @@ export class SegmentAppender {
     this.segment = next;
     this.size = 0;
     this.spoiled = false;
+    // The owner line goes with the first group's sync.
+    writeAll(this.fd, [this.ownerLine]);
+    this.size = this.base = this.ownerLine.byteLength;
     const dirFd = openSync(this.dir, 'r');
     try {
       fsyncSync(dirFd);

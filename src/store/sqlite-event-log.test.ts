@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { appendFile, mkdir, mkdtemp, readdir, readFile, rename, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { encodeEvents, type StoredEvent } from '../core/index.ts';
-import { groupHeader, SegmentAppender, SegmentReader, segmentsDirFor } from './event-segments.ts';
+import { groupHeader, processIdentity, SegmentAppender, SegmentReader, segmentsDirFor } from './event-segments.ts';
 import { openSqliteStore } from './sqlite-store.ts';
 
 const ev = (messageId: string, sourceId = 'src_a'): StoredEvent => ({
@@ -122,28 +123,31 @@ test('rows stored with their payload inline (before the segment log) are still r
 test('the segment log moves to a new segment once the current one is full, never splitting a group', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'fp-segments-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
-  const log = new SegmentAppender(dir, 100);
+  // Each segment starts with its owner line; groups follow it.
+  const base = Buffer.byteLength(`%${JSON.stringify({ pid: process.pid, ...processIdentity(), writer: 'w1' })}\n`);
+  const log = new SegmentAppender(dir, base + 100, 'w1');
   const line = (s: string) => Buffer.from(`${s}\n`);
   const a = log.append([line('{"n":1}'), line('{"n":2}')]);
   const b = log.append([line('x'.repeat(120))]);
   const c = log.append([line('{"n":4}')]);
   log.close();
-  assert.deepEqual([a, b, c], [{ segment: 1, offset: 0 }, { segment: 2, offset: 0 }, { segment: 3, offset: 0 }]);
+  assert.deepEqual([a, b, c], [{ segment: 1, offset: base }, { segment: 2, offset: base }, { segment: 3, offset: base }]);
+  assert.deepEqual(JSON.parse((await readFile(join(dir, '00000001.jsonl'), 'utf8')).split('\n')[0]!.slice(1)), { pid: process.pid, ...processIdentity(), writer: 'w1' });
   const reader = new SegmentReader(dir);
   t.after(() => reader.close());
-  assert.equal(reader.read({ segment: 1, offset: 8, length: 7 }), '{"n":2}');
-  assert.equal(reader.read({ segment: 2, offset: 0, length: 120 }), 'x'.repeat(120));
-  assert.throws(() => reader.read({ segment: 3, offset: 0, length: 100 }), /ends before byte 100/);
+  assert.equal(reader.read({ segment: 1, offset: base + 8, length: 7 }), '{"n":2}');
+  assert.equal(reader.read({ segment: 2, offset: base, length: 120 }), 'x'.repeat(120));
+  assert.throws(() => reader.read({ segment: 3, offset: base, length: 100 }), /ends before byte/);
   // A reopened log, and a second one beside it (another process on the same database), each
   // append to a segment of their own: no two writers ever share a file.
-  const again = new SegmentAppender(dir, 100);
-  const beside = new SegmentAppender(dir, 100);
-  assert.deepEqual(again.append([line('{"n":5}')]), { segment: 4, offset: 0 });
-  assert.deepEqual(beside.append([line('{"n":6}')]), { segment: 5, offset: 0 });
-  assert.deepEqual(again.append([line('{"n":7}')]), { segment: 4, offset: 8 });
+  const again = new SegmentAppender(dir, base + 100, 'w1');
+  const beside = new SegmentAppender(dir, base + 100, 'w1');
+  assert.deepEqual(again.append([line('{"n":5}')]), { segment: 4, offset: base });
+  assert.deepEqual(beside.append([line('{"n":6}')]), { segment: 5, offset: base });
+  assert.deepEqual(again.append([line('{"n":7}')]), { segment: 4, offset: base + 8 });
   again.close();
   beside.close();
-  assert.equal(reader.read({ segment: 4, offset: 8, length: 7 }), '{"n":7}');
+  assert.equal(reader.read({ segment: 4, offset: base + 8, length: 7 }), '{"n":7}');
 });
 
 /** Appends `events` to the segment log of the database at `path` as the writer does, without indexing them (a crash lost the commit). */
@@ -232,4 +236,68 @@ test('deduplication covers the configured window of latest events, also after a 
   assert.deepEqual(await store.events.append([ev('d3'), ev('d4'), ev('d5')]), { stored: 0, duplicates: 3 });
   assert.deepEqual(await store.events.append([ev('d1')]), { stored: 1, duplicates: 0 });
   assert.equal(await store.events.count(), 6);
+});
+
+test('a messageId with a lone surrogate is one key before and after a restart and across event logs', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'fp-eventlog-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'events.db');
+  let store = openSqliteStore(path);
+  assert.deepEqual(await store.events.append([ev('msg-\ud800'), ev('msg-\ud800')]), { stored: 1, duplicates: 1 });
+  await store.close();
+  store = openSqliteStore(path);
+  const other = openSqliteStore(path);
+  t.after(async () => { await store.close(); await other.close(); });
+  assert.deepEqual(await store.events.append([ev('msg-\ud800')]), { stored: 0, duplicates: 1 });
+  assert.deepEqual(await other.events.append([ev('x-\udfff')]), { stored: 1, duplicates: 0 });
+  assert.deepEqual(await store.events.append([ev('x-\udfff')]), { stored: 0, duplicates: 1 });
+  assert.equal(await store.events.count(), 2);
+});
+
+test('recovery leaves alone the segments of a writer still running in another process, and takes them once it is gone', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'fp-eventlog-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'events.db');
+  (await openSqliteStore(path)).close();
+  const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+  t.after(() => child.kill('SIGKILL'));
+  await new Promise((r) => child.once('spawn', r));
+  // The child's segment: its owner line, then a group synced but not yet indexed.
+  const owner = { pid: child.pid!, ...processIdentity(child.pid!), writer: 'w-child' };
+  const encoded = encodeEvents([ev('live1')]);
+  await mkdir(segmentsDirFor(path), { recursive: true });
+  await appendFile(join(segmentsDirFor(path), '00000001.jsonl'), Buffer.concat([Buffer.from(`%${JSON.stringify(owner)}\n`), groupHeader(encoded), encoded.payloads]));
+  let store = openSqliteStore(path);
+  assert.deepEqual((store.events as unknown as { recovered: unknown }).recovered, { groups: 0, events: 0 });
+  await store.close();
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  store = openSqliteStore(path);
+  t.after(() => store.close());
+  assert.deepEqual((store.events as unknown as { recovered: unknown }).recovered, { groups: 1, events: 1 });
+  assert.deepEqual((await store.events.recent('src_a', 5)).map((e) => e.messageId), ['live1']);
+});
+
+test('opening never throws on what else the segment folder holds, and indexes no group whose header names other events', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'fp-eventlog-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'events.db');
+  (await openSqliteStore(path)).close();
+  const segs = segmentsDirFor(path);
+  await mkdir(join(segs, '00000009.jsonl'), { recursive: true });
+  await symlink(join(dir, 'missing'), join(segs, '00000010.jsonl'));
+  await appendFile(join(segs, 'notes.txt'), 'hello');
+  // A header naming m1 over the payload of m2.
+  const header = groupHeader(encodeEvents([{ ...ev('m1'), payload: { messageId: 'm1', event: 'x' } }]));
+  await appendFile(join(segs, '00000011.jsonl'), Buffer.concat([header, encodeEvents([{ ...ev('m2'), payload: { messageId: 'm2', event: 'x' } }]).payloads]));
+  // Segment numbers past eight digits are segments too.
+  logWithoutIndex(path, [ev('n1')]);
+  await rename(join(segs, '00000012.jsonl'), join(segs, '123456789.jsonl'));
+  const store = openSqliteStore(path);
+  t.after(() => store.close());
+  assert.deepEqual((store.events as unknown as { recovered: unknown }).recovered, { groups: 1, events: 1 });
+  assert.deepEqual((await store.events.recent('src_a', 5)).map((e) => e.messageId), ['n1']);
+  // The next writer takes the number after the highest.
+  await store.events.append([ev('n2')]);
+  assert.ok((await readdir(segs)).includes('123456790.jsonl'));
 });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import type { Database } from 'better-sqlite3';
 import { encodeEvents, groupEvents, type EncodedEvents, type LoggedEvent, type StoredEvent } from '../core/index.ts';
@@ -25,6 +26,9 @@ interface Pending {
 }
 
 const WORKER_ENTRY = new URL('./sqlite-event-worker.ts', import.meta.url).href;
+
+/** Ids of this process's running writer threads: recovery leaves their segments alone. */
+const LIVE_WRITERS = new Set<string>();
 
 /**
  * SQLite event log with group commit: appends that arrive while a commit is pending are written
@@ -60,7 +64,7 @@ export class SqliteEventLog implements EventLog {
     this.dedupWindow = opts.dedupWindowEvents ?? DEDUP_WINDOW_EVENTS;
     this.commitHere = db.memory || db.readonly ? createEventWriter(db, undefined, this.dedupWindow) : undefined;
     this.segments = db.memory ? undefined : new SegmentReader(segmentsDirFor(db.name));
-    if (!db.memory && !db.readonly) this.recovered = recoverEventIndex(db, segmentsDirFor(db.name), this.dedupWindow);
+    if (!db.memory && !db.readonly) this.recovered = recoverEventIndex(db, segmentsDirFor(db.name), { dedupWindow: this.dedupWindow, liveWriters: LIVE_WRITERS });
     if (opts.startWriter === true && this.commitHere === undefined) {
       const worker = this.writer();
       worker.postMessage({ warm: true } satisfies WriterRequest);
@@ -134,7 +138,8 @@ export class SqliteEventLog implements EventLog {
 
   private writer(): Worker {
     if (this.worker !== undefined) return this.worker;
-    const data: WriterData = { path: this.db.name, segmentsDir: segmentsDirFor(this.db.name), dedupWindow: this.dedupWindow };
+    const id = randomUUID();
+    const data: WriterData = { path: this.db.name, segmentsDir: segmentsDirFor(this.db.name), dedupWindow: this.dedupWindow, writer: id };
     // The worker loads TypeScript through tsx like the main thread (loader hooks are per thread).
     const api = import.meta.resolve('tsx/esm/api');
     const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(WORKER_ENTRY)}); })`;
@@ -157,7 +162,11 @@ export class SqliteEventLog implements EventLog {
       this.idle?.();
     };
     worker.on('error', fail);
-    worker.on('exit', (code) => fail(new Error(`event writer exited (${code})`)));
+    worker.on('exit', (code) => {
+      LIVE_WRITERS.delete(id);
+      fail(new Error(`event writer exited (${code})`));
+    });
+    LIVE_WRITERS.add(id);
     this.worker = worker;
     return worker;
   }

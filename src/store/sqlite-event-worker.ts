@@ -29,6 +29,8 @@ export interface WriterData {
   readonly segmentsDir: string;
   /** Deduplication window, in events. */
   readonly dedupWindow: number;
+  /** This writer's id, in the owner line of the segments it creates. */
+  readonly writer: string;
 }
 
 if (parentPort !== null && workerData !== null && typeof (workerData as WriterData).path === 'string') {
@@ -36,9 +38,9 @@ if (parentPort !== null && workerData !== null && typeof (workerData as WriterDa
   const db = new BetterSqlite3((workerData as WriterData).path);
   // The segment log is synced before each commit and rebuilds lost rows: no second fsync here.
   applyWriterPragmas(db, false);
-  // The writer's own page cache (64 MiB): index pages stay hot across groups.
-  db.pragma('cache_size = -65536');
-  const segments = new SegmentAppender((workerData as WriterData).segmentsDir);
+  // The writer's own page cache (16 MiB): inserts append to the table and its by-source index.
+  db.pragma('cache_size = -16384');
+  const segments = new SegmentAppender((workerData as WriterData).segmentsDir, undefined, (workerData as WriterData).writer);
   const write = createEventWriter(db, segments, (workerData as WriterData).dedupWindow);
   let queue: GroupRequest[] = [];
   let scheduled = false;

@@ -108,9 +108,9 @@ class Dedup {
       for (const end = i + n; i < end; i++) {
         if (e.sourceIds[i] !== source) {
           source = e.sourceIds[i]!;
-          state = window.sourceState(source);
+          state = window.sourceState(wellFormed(source));
         }
-        window.hashFrom(state, e.messageIds[i]!, this.hash);
+        window.hashFrom(state, wellFormed(e.messageIds[i]!), this.hash);
         const hi = this.hash[0]!;
         const lo = this.hash[1]!;
         hashes[2 * i] = hi;
@@ -186,6 +186,8 @@ function groupCommit(db: Database, columns: string, width: number, dedupWindow: 
     return { admitted, last };
   });
   const commit = (events: GroupEvents, sizes: readonly number[], rowsOf: (fresh: readonly number[]) => Rows, after?: () => void): number[] => {
+    // Loaded before the write lock is taken: other writers wait only for the catch-up.
+    dedup.warm();
     const { admitted, last } = run.immediate(events, sizes, rowsOf, after);
     dedup.keep(admitted.fresh, admitted.hashes, last);
     return admitted.stored;
@@ -262,11 +264,22 @@ function indexRows(e: GroupEvents, fresh: readonly number[], segment: number, of
   return out;
 }
 
+type WellFormedString = string & { isWellFormed(): boolean; toWellFormed(): string };
+
+/**
+ * `s` with lone surrogates replaced by U+FFFD. Keys are stored and hashed in this form: SQLite
+ * text is UTF-8, so a key read back must be the key that was hashed.
+ */
+export function wellFormed(s: string): string {
+  const w = s as WellFormedString;
+  return w.isWellFormed() ? s : w.toWellFormed();
+}
+
 /** Writes event `i`'s first six columns at `j`; returns the next index. */
 function common(out: Rows, j: number, e: GroupEvents, i: number): number {
   const reason = e.reasons[i]!;
-  out[j++] = e.sourceIds[i]!;
-  out[j++] = e.messageIds[i]!;
+  out[j++] = wellFormed(e.sourceIds[i]!);
+  out[j++] = wellFormed(e.messageIds[i]!);
   out[j++] = e.types[i]!;
   out[j++] = reason === null ? 'accepted' : 'rejected';
   out[j++] = reason;
