@@ -40,18 +40,21 @@ export function recoverEventIndex(db: Database, dir: string, opts: RecoveryOptio
   const index = createGroupIndexer(db, opts.dedupWindow);
   const indexedTo = db.prepare('SELECT indexed_to AS n FROM event_segments WHERE segment = ?').pluck();
   const live = opts.liveWriters ?? new Set<string>();
-  let groups = 0;
-  let events = 0;
+  const found: Array<WholeGroup & { segment: number; base: number; at: number }> = [];
   for (const segment of listSegments(dir)) {
     const rest = unindexed(segmentPath(dir, segment), indexedTo.get(segment) as number | undefined, live);
     if (rest === undefined) continue;
-    for (const g of wholeGroups(rest.bytes)) {
-      index(g.header, [g.header.count], segment, rest.base + g.payloadStart, rest.base + g.end);
-      groups += 1;
-      events += g.header.count;
-    }
+    for (const g of wholeGroups(rest.bytes)) found.push({ ...g, segment, base: rest.base, at: g.header.receivedAts.reduce((m, t) => Math.max(m, t), 0) });
   }
-  return { groups, events };
+  // In the order they were committed, as near as the log tells (two writers' segments
+  // interleave in time): which of two copies of a key is kept is then the one kept before.
+  found.sort((a, b) => a.at - b.at);
+  let events = 0;
+  for (const g of found) {
+    index(g.header, [g.header.count], g.segment, g.base + g.payloadStart, g.base + g.end);
+    events += g.header.count;
+  }
+  return { groups: found.length, events };
 }
 
 /**
