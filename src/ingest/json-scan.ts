@@ -97,14 +97,65 @@ export class JsonScanner {
     return true;
   }
 
-  /** Validates the value at `p` (no leading whitespace); returns the offset after it. */
+  /**
+   * Validates the value at `p` (no leading whitespace) without recording anything; returns the
+   * offset after it. Iterative: nested objects and arrays cost no calls, only a stack entry each
+   * (a container `depth` levels down aborts past {@link MAX_SCAN_DEPTH}, as {@link object} does).
+   */
   value(p: number, depth: number): number {
-    const c = this.b[p];
-    if (c === Q) return this.string(p);
-    if (c === LBRACE) return this.skipObject(p, depth);
-    if (c === LBRACK) return this.array(p, depth, false).end;
-    if (c === 0x74 || c === 0x66 || c === 0x6e) return this.literal(p, c);
-    return this.number(p);
+    const b = this.b;
+    const open = this.open;
+    let top = 0;
+    let q = p;
+    for (;;) {
+      // A value starts at q.
+      const c = b[q];
+      if (c === LBRACE || c === LBRACK) {
+        if (depth + top > MAX_SCAN_DEPTH) throw new ScanAbort('too deep');
+        open[top++] = c;
+        q = this.ws(q + 1);
+        if (b[q] === (c === LBRACE ? RBRACE : RBRACK)) {
+          q += 1;
+          top -= 1;
+        } else {
+          if (c === LBRACE) q = this.key(q);
+          continue;
+        }
+      } else if (c === Q) {
+        q = this.string(q);
+      } else if (c === 0x74 || c === 0x66 || c === 0x6e) {
+        q = this.literal(q, c);
+      } else {
+        q = this.number(q);
+      }
+      // After a value: close containers, or go on to the next member or element.
+      for (;;) {
+        if (top === 0) return q;
+        q = this.ws(q);
+        const d = b[q];
+        const container = open[top - 1];
+        if (d === COMMA) {
+          q = this.ws(q + 1);
+          if (container === LBRACE) q = this.key(q);
+          break;
+        }
+        if (d !== (container === LBRACE ? RBRACE : RBRACK)) throw new ScanAbort('expected a comma or a closing bracket');
+        q += 1;
+        top -= 1;
+      }
+    }
+  }
+
+  /** Open containers of {@link value}: their opening bytes. */
+  private readonly open = new Uint8Array(MAX_SCAN_DEPTH + 2);
+
+  /** A member's key and colon at `q`; returns where its value starts. */
+  private key(q: number): number {
+    const b = this.b;
+    if (b[q] !== Q) throw new ScanAbort('expected a key');
+    q = this.ws(this.string(q));
+    if (b[q] !== COLON) throw new ScanAbort('expected a colon');
+    return this.ws(q + 1);
   }
 
   /**
@@ -133,26 +184,6 @@ export class JsonScanner {
         continue;
       }
       if (b[q] === RBRACE) return { open: p, close: q, members };
-      throw new ScanAbort('expected a comma or a closing brace');
-    }
-  }
-
-  /** Validates an object without recording it; returns the offset after it. */
-  private skipObject(p: number, depth: number): number {
-    if (depth > MAX_SCAN_DEPTH) throw new ScanAbort('too deep');
-    const b = this.b;
-    let q = this.ws(p + 1);
-    if (b[q] === RBRACE) return q + 1;
-    for (;;) {
-      if (b[q] !== Q) throw new ScanAbort('expected a key');
-      q = this.ws(this.string(q));
-      if (b[q] !== COLON) throw new ScanAbort('expected a colon');
-      q = this.ws(this.value(this.ws(q + 1), depth + 1));
-      if (b[q] === COMMA) {
-        q = this.ws(q + 1);
-        continue;
-      }
-      if (b[q] === RBRACE) return q + 1;
       throw new ScanAbort('expected a comma or a closing brace');
     }
   }
