@@ -29,9 +29,9 @@ export interface JsonMember {
   /** Offset just after the value. */
   readonly valueEnd: number;
   /** Members of the value when it is an object the visitor asked to descend into. */
-  readonly inner?: ScannedObject;
+  readonly inner: ScannedObject | undefined;
   /** Elements of the value when it is an array the visitor asked to descend into. */
-  readonly elements?: JsonElement[];
+  readonly elements: JsonElement[] | undefined;
 }
 
 /** An object: its members in order, and the offsets of its braces. */
@@ -47,7 +47,7 @@ export interface JsonElement {
   readonly start: number;
   readonly end: number;
   /** Set when the element is an object (members recorded). */
-  readonly object?: ScannedObject;
+  readonly object: ScannedObject | undefined;
 }
 
 const Q = 0x22; // "
@@ -192,14 +192,16 @@ export class JsonScanner {
   private member(q: number, keyEnd: number, keyEscaped: boolean, v: number, depth: number, descend: Descend | undefined): JsonMember {
     const c = this.b[v];
     const into = descend !== undefined && (c === LBRACE || c === LBRACK) ? descend(this, q + 1, keyEnd - 1) : false;
-    if (into === false) return { start: q, keyStart: q + 1, keyEnd: keyEnd - 1, keyEscaped, valueStart: v, valueEnd: this.value(v, depth + 1) };
+    // Every member has the same shape (inner and elements present, maybe undefined): reads of
+    // members stay monomorphic.
+    if (into === false) return { start: q, keyStart: q + 1, keyEnd: keyEnd - 1, keyEscaped, valueStart: v, valueEnd: this.value(v, depth + 1), inner: undefined, elements: undefined };
     const next = typeof into === 'function' ? into : undefined;
     if (c === LBRACE) {
       const inner = this.object(v, depth + 1, next);
-      return { start: q, keyStart: q + 1, keyEnd: keyEnd - 1, keyEscaped, valueStart: v, valueEnd: inner.close + 1, inner };
+      return { start: q, keyStart: q + 1, keyEnd: keyEnd - 1, keyEscaped, valueStart: v, valueEnd: inner.close + 1, inner, elements: undefined };
     }
     const { end, elements } = this.array(v, depth + 1, true, next);
-    return { start: q, keyStart: q + 1, keyEnd: keyEnd - 1, keyEscaped, valueStart: v, valueEnd: end, elements };
+    return { start: q, keyStart: q + 1, keyEnd: keyEnd - 1, keyEscaped, valueStart: v, valueEnd: end, inner: undefined, elements };
   }
 
   /**
@@ -220,7 +222,7 @@ export class JsonScanner {
         elements.push({ start: q, end, object });
       } else {
         end = this.value(q, depth + 1);
-        if (record) elements.push({ start: q, end });
+        if (record) elements.push({ start: q, end, object: undefined });
       }
       q = this.ws(end);
       if (b[q] === COMMA) {
