@@ -1,6 +1,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { Database } from 'better-sqlite3';
-import { HEADER_MARK, listSegments, OWNER_MARK, processIdentity, SEGMENT_BYTES, segmentPath, type GroupHeader, type SegmentOwner } from './event-segments.ts';
+import { hostname } from 'node:os';
+import { FOREIGN_OWNER_QUIET_MS, HEADER_MARK, listSegments, OWNER_MARK, processIdentity, SEGMENT_BYTES, segmentPath, type GroupHeader, type SegmentOwner } from './event-segments.ts';
 import { createGroupIndexer } from './sqlite-event-writer.ts';
 
 /** What {@link recoverEventIndex} indexed again. */
@@ -29,8 +30,9 @@ const MAX_REMAINDER = 2 * SEGMENT_BYTES;
  * a segment may hold whole groups past its `indexed_to`. Each such group, up to the first one that
  * is not whole (a torn write, never acknowledged), gets its rows in one transaction; events
  * already stored are found in the deduplication window, so running this twice stores nothing
- * twice. Left alone: segments of a writer still running (another process during a restart, or
- * one of `liveWriters` here: their last group may not be synced yet), segments without group
+ * twice. Left alone: segments of a writer still running (another process during a restart, one
+ * on another host that changed them lately, or one of `liveWriters` here: their last group may
+ * not be synced yet), segments without group
  * headers (written before groups had them, rows committed with `synchronous=FULL`), and anything
  * in the folder that is not a readable regular file of a plausible size. Nothing is truncated or
  * rewritten; nothing here throws for the folder's contents. Call at start, before reads, on a
@@ -77,7 +79,7 @@ function unindexed(path: string, known: number | undefined, live: ReadonlySet<st
     if (first[0] === OWNER_MARK) {
       const nl = first.indexOf(0x0a);
       const owner = nl < 0 ? undefined : parseOwner(first.toString('utf8', 1, nl));
-      if (owner === undefined || ownerIsLive(owner, live)) return undefined;
+      if (owner === undefined || ownerIsLive(owner, live, stat.mtimeMs)) return undefined;
       start = nl + 1;
     }
     const base = known ?? start;
@@ -94,7 +96,9 @@ function unindexed(path: string, known: number | undefined, live: ReadonlySet<st
 }
 
 /** Whether the writer that owns a segment may still be running. */
-function ownerIsLive(owner: SegmentOwner, live: ReadonlySet<string>): boolean {
+function ownerIsLive(owner: SegmentOwner, live: ReadonlySet<string>, modifiedAtMs: number): boolean {
+  // Another host's process cannot be looked up from here: a segment it still appends to is recent.
+  if (owner.host !== hostname()) return Date.now() - modifiedAtMs < FOREIGN_OWNER_QUIET_MS;
   if (owner.pid === process.pid) return live.has(owner.writer);
   if (owner.boot !== '' && owner.start !== '') {
     const now = processIdentity(owner.pid);
@@ -112,7 +116,7 @@ function parseOwner(text: string): SegmentOwner | undefined {
   try {
     const o = JSON.parse(text) as Partial<SegmentOwner> | null;
     if (o === null || typeof o !== 'object') return undefined;
-    if (!Number.isSafeInteger(o.pid) || typeof o.boot !== 'string' || typeof o.start !== 'string' || typeof o.writer !== 'string') return undefined;
+    if (!Number.isSafeInteger(o.pid) || typeof o.boot !== 'string' || typeof o.start !== 'string' || typeof o.writer !== 'string' || typeof o.host !== 'string') return undefined;
     return o as SegmentOwner;
   } catch {
     return undefined;

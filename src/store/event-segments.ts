@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, writevSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -43,6 +44,9 @@ export const SEGMENT_BYTES = 256 * 1024 * 1024;
 /** First byte of a group's header line. */
 export const HEADER_MARK = 0x23;
 
+/** A segment of a writer on another host counts as live until it has not changed for this long. */
+export const FOREIGN_OWNER_QUIET_MS = 30_000;
+
 /** First byte of a segment's owner line (see {@link SegmentOwner}). */
 export const OWNER_MARK = 0x25;
 
@@ -51,8 +55,9 @@ const NAME = /^(\d{8,})\.jsonl$/;
 /**
  * Who writes a segment: its first line, `%` and this as JSON. Recovery leaves alone the segments
  * of a writer that is still running (its groups may be written and not yet synced or indexed):
- * another process's (the same process id, boot and start time) or, in this process, a writer
- * whose id is still registered as live.
+ * another process's on this host (the same process id, boot and start time), a writer on another
+ * host (another container on a shared volume) whose segment changed within the last
+ * {@link FOREIGN_OWNER_QUIET_MS}, or, in this process, a writer whose id is still registered as live.
  */
 export interface SegmentOwner {
   readonly pid: number;
@@ -62,6 +67,8 @@ export interface SegmentOwner {
   readonly start: string;
   /** Random id of the writer within its process. */
   readonly writer: string;
+  /** The host name (a container's own): process ids and start times are only comparable on the same host. */
+  readonly host: string;
 }
 
 /** This process's identity for {@link SegmentOwner}: boot id and start time from /proc (Linux), '' elsewhere. */
@@ -129,7 +136,7 @@ export class SegmentAppender {
 
   /** `writer`: this writer's id, put in each segment's owner line (random when not given). */
   constructor(private readonly dir: string, private readonly segmentBytes = SEGMENT_BYTES, writer: string = randomUUID()) {
-    const owner: SegmentOwner = { pid: process.pid, ...processIdentity(), writer };
+    const owner: SegmentOwner = { pid: process.pid, ...processIdentity(), writer, host: hostname() };
     this.ownerLine = Buffer.from(`%${JSON.stringify(owner)}\n`);
     mkdirSync(dir, { recursive: true });
     this.roll();

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFile, mkdir, mkdtemp, readdir, readFile, rename, rm, symlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { appendFile, mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, utimes } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { encodeEvents, type StoredEvent } from '../core/index.ts';
@@ -124,7 +124,7 @@ test('the segment log moves to a new segment once the current one is full, never
   const dir = await mkdtemp(join(tmpdir(), 'fp-segments-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   // Each segment starts with its owner line; groups follow it.
-  const base = Buffer.byteLength(`%${JSON.stringify({ pid: process.pid, ...processIdentity(), writer: 'w1' })}\n`);
+  const base = Buffer.byteLength(`%${JSON.stringify({ pid: process.pid, ...processIdentity(), writer: 'w1', host: hostname() })}\n`);
   const log = new SegmentAppender(dir, base + 100, 'w1');
   const line = (s: string) => Buffer.from(`${s}\n`);
   const a = log.append([line('{"n":1}'), line('{"n":2}')]);
@@ -132,7 +132,7 @@ test('the segment log moves to a new segment once the current one is full, never
   const c = log.append([line('{"n":4}')]);
   log.close();
   assert.deepEqual([a, b, c], [{ segment: 1, offset: base }, { segment: 2, offset: base }, { segment: 3, offset: base }]);
-  assert.deepEqual(JSON.parse((await readFile(join(dir, '00000001.jsonl'), 'utf8')).split('\n')[0]!.slice(1)), { pid: process.pid, ...processIdentity(), writer: 'w1' });
+  assert.deepEqual(JSON.parse((await readFile(join(dir, '00000001.jsonl'), 'utf8')).split('\n')[0]!.slice(1)), { pid: process.pid, ...processIdentity(), writer: 'w1', host: hostname() });
   const reader = new SegmentReader(dir);
   t.after(() => reader.close());
   assert.equal(reader.read({ segment: 1, offset: base + 8, length: 7 }), '{"n":2}');
@@ -263,7 +263,7 @@ test('recovery leaves alone the segments of a writer still running in another pr
   t.after(() => child.kill('SIGKILL'));
   await new Promise((r) => child.once('spawn', r));
   // The child's segment: its owner line, then a group synced but not yet indexed.
-  const owner = { pid: child.pid!, ...processIdentity(child.pid!), writer: 'w-child' };
+  const owner = { pid: child.pid!, ...processIdentity(child.pid!), writer: 'w-child', host: hostname() };
   const encoded = encodeEvents([ev('live1')]);
   await mkdir(segmentsDirFor(path), { recursive: true });
   await appendFile(join(segmentsDirFor(path), '00000001.jsonl'), Buffer.concat([Buffer.from(`%${JSON.stringify(owner)}\n`), groupHeader(encoded), encoded.payloads]));
@@ -300,4 +300,24 @@ test('opening never throws on what else the segment folder holds, and indexes no
   // The next writer takes the number after the highest.
   await store.events.append([ev('n2')]);
   assert.ok((await readdir(segs)).includes('123456790.jsonl'));
+});
+
+test('a segment of a writer on another host (a shared volume) is left alone while it changes, and recovered once quiet', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'fp-eventlog-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'events.db');
+  (await openSqliteStore(path)).close();
+  const owner = { pid: 1, boot: 'elsewhere', start: '1', writer: 'w-remote', host: `${hostname()}-other` };
+  const encoded = encodeEvents([ev('far1')]);
+  const file = join(segmentsDirFor(path), '00000001.jsonl');
+  await mkdir(segmentsDirFor(path), { recursive: true });
+  await appendFile(file, Buffer.concat([Buffer.from(`%${JSON.stringify(owner)}\n`), groupHeader(encoded), encoded.payloads]));
+  let store = openSqliteStore(path);
+  assert.deepEqual((store.events as unknown as { recovered: unknown }).recovered, { groups: 0, events: 0 });
+  await store.close();
+  const quiet = new Date(Date.now() - 60_000);
+  await utimes(file, quiet, quiet);
+  store = openSqliteStore(path);
+  t.after(() => store.close());
+  assert.deepEqual((store.events as unknown as { recovered: unknown }).recovered, { groups: 1, events: 1 });
 });
