@@ -81,7 +81,7 @@ export class PayloadBuilder {
   /** Appends a string as UTF-8. */
   text(s: string): void {
     this.ensure(s.length * 3);
-    this.at += this.buf.write(s, this.at, 'utf8');
+    this.at += utf8Write.call(this.buf, s, this.at);
   }
 
   /** Ends the current payload (adds its newline) and records its length. */
@@ -104,6 +104,12 @@ export class PayloadBuilder {
     this.buf = next;
   }
 }
+
+/**
+ * `Buffer#utf8Write`: what `write(s, offset, 'utf8')` calls after checking its arguments, which
+ * {@link PayloadBuilder} keeps within the buffer itself.
+ */
+const utf8Write = (Buffer.prototype as unknown as { utf8Write: (this: Buffer, s: string, offset: number) => number }).utf8Write;
 
 function owned(bytes: number): Buffer {
   const buf = Buffer.allocUnsafeSlow(bytes);

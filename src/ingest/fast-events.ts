@@ -200,8 +200,14 @@ function scalar(b: Buffer, start: number, end: number): unknown {
   return Number(b.toString('latin1', start, end));
 }
 
+/**
+ * `Buffer#utf8Slice`: what `toString('utf8', start, end)` calls after checking its arguments,
+ * which the scan's offsets need not be (they are within the buffer).
+ */
+const utf8Slice = (Buffer.prototype as unknown as { utf8Slice: (this: Buffer, start: number, end: number) => string }).utf8Slice;
+
 function stringAt(b: Buffer, start: number, end: number): string {
-  const inner = b.toString('utf8', start + 1, end - 1);
+  const inner = utf8Slice.call(b, start + 1, end - 1);
   return inner.includes('\\') ? (JSON.parse(b.toString('utf8', start, end)) as string) : inner;
 }
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { normaliseEvent, rejectedSummary, type RequestFacts } from './normalise.ts';
+import { isoOf, normaliseEvent, rejectedSummary, type RequestFacts } from './normalise.ts';
 
 const RECEIVED = Date.UTC(2026, 0, 1, 12, 0, 0);
 const facts: RequestFacts = { sourceId: 'src_1', receivedAt: RECEIVED, ip: '203.0.113.7' };
@@ -141,4 +141,12 @@ test('keeps a canonical ISO timestamp exactly as Date re-formatting would, and s
     if (iso.length !== 24) continue;
     assert.equal(normaliseEvent({ userId: 'u', timestamp: iso }, 'identify', facts).payload.timestamp, iso);
   }
+});
+
+test('isoOf writes what toISOString writes, over the four-digit years', () => {
+  const edges = [-62_167_219_200_000, 253_402_300_799_999, 0, -1, 951_782_400_000, 951_868_799_999, 4_107_542_399_999, 1_767_268_800_000];
+  let seed = 7;
+  const next = () => (seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0) / 4_294_967_296;
+  const samples = [...edges, ...Array.from({ length: 200_000 }, () => Math.floor(-62_167_219_200_000 + next() * 315_569_520_000_000))];
+  for (const ms of samples) assert.equal(isoOf(ms), new Date(ms).toISOString(), String(ms));
 });

@@ -139,7 +139,40 @@ function mergedIntegrations(batch: unknown, own: unknown): JsonObject | undefine
 const MAX_TIME = 8.64e15;
 
 function toIso(ms: number): string | undefined {
-  return Number.isFinite(ms) && Math.abs(ms) <= MAX_TIME ? new Date(ms).toISOString() : undefined;
+  if (!Number.isFinite(ms) || Math.abs(ms) > MAX_TIME) return undefined;
+  return ms >= YEAR_0 && ms <= YEAR_9999_END ? isoOf(Math.trunc(ms)) : new Date(ms).toISOString();
+}
+
+/** 0000-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z: the years `toISOString` writes with four digits. */
+const YEAR_0 = -62_167_219_200_000;
+const YEAR_9999_END = 253_402_300_799_999;
+
+const two = (n: number): string => (n < 10 ? `0${n}` : `${n}`);
+
+/**
+ * `new Date(ms).toISOString()` for whole `ms` within {@link YEAR_0}..{@link YEAR_9999_END},
+ * computed without a Date (about a third of its cost): days to civil date as in Howard
+ * Hinnant's `civil_from_days`.
+ */
+export function isoOf(ms: number): string {
+  const days = Math.floor(ms / 86_400_000);
+  let rest = ms - days * 86_400_000;
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  const hour = Math.floor(rest / 3_600_000);
+  rest -= hour * 3_600_000;
+  const minute = Math.floor(rest / 60_000);
+  rest -= minute * 60_000;
+  const second = Math.floor(rest / 1000);
+  const milli = rest - second * 1000;
+  return `${String(year).padStart(4, '0')}-${two(month)}-${two(day)}T${two(hour)}:${two(minute)}:${two(second)}.${String(milli).padStart(3, '0')}Z`;
 }
 
 // The events of a request share `receivedAt`: its ISO form is computed once.
@@ -156,6 +189,18 @@ function receivedIso(ms: number): string {
 
 function parseTime(v: unknown): number {
   return typeof v === 'string' ? Date.parse(v) : Number.NaN;
+}
+
+// The events of a batch share its `sentAt`: parsed once.
+let lastSentAt: unknown;
+let lastSentAtMs = Number.NaN;
+
+function parseSentAt(v: unknown): number {
+  if (v !== lastSentAt) {
+    lastSentAtMs = parseTime(v);
+    lastSentAt = v;
+  }
+  return lastSentAtMs;
 }
 
 /**
@@ -175,7 +220,7 @@ export function addTimestamps(payload: JsonObject, clientTs: unknown, sentAt: un
     return;
   }
   payload.originalTimestamp = clientTs;
-  const sent = parseTime(sentAt);
+  const sent = parseSentAt(sentAt);
   // Without a usable `sentAt` the timestamp is the client's, re-formatted: a canonical one is kept as is.
   if (Number.isNaN(sent) && typeof clientTs === 'string' && CANONICAL_ISO.test(clientTs)) {
     payload.timestamp = clientTs;
