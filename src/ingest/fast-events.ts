@@ -285,10 +285,11 @@ function encodeEvent(
   const times: JsonObject = {};
   const ownSentAt = f.value(SENT_AT);
   addTimestamps(times, f.value(TIMESTAMP), ownSentAt ?? facts.sentAt, facts.receivedAt);
-  added.push(`"receivedAt":${JSON.stringify(times.receivedAt)}`);
+  // Timestamps set here are ISO-8601 text (ours, or the client's canonical one): nothing to escape.
+  added.push(`"receivedAt":"${times.receivedAt as string}"`);
   if (times.sentAt !== undefined && (ownSentAt === undefined || ownSentAt === null)) added.push(`"sentAt":${spanText(b, batchSentAt!)}`);
   if (times.originalTimestamp !== undefined) added.push(`"originalTimestamp":${spanText(b, f.get(TIMESTAMP)!)}`);
-  added.push(`"timestamp":${JSON.stringify(times.timestamp)}`);
+  added.push(`"timestamp":"${times.timestamp as string}"`);
   const reason = typeProblem(rawType, pathType) ?? (mid.valid ? null : 'invalid_message_id') ?? validateEvent(type!, {
     userId: f.value(USER_ID), anonymousId: f.value(ANONYMOUS_ID), event: f.value(EVENT), groupId: f.value(GROUP_ID), previousId: f.value(PREVIOUS_ID),
   });
