@@ -6,8 +6,9 @@
  * client on raw TLS sockets (one request in flight per connection, keep-alive), so the client
  * costs little CPU on this 2-core machine (bodies are templates with fresh ids spliced in). Single
  * ~1 KB events and 100-event batches, each with a random UUID messageId as the client libraries send. Both servers run throughout and
- * their rounds alternate (`BENCH_ROUNDS`, default 3, of `BENCH_DURATION_MS`, default 3 s), so a
- * shift in the shared machine's background load hits both; the median round is reported. Prints
+ * their rounds alternate (`BENCH_ROUNDS`, default 3, of `BENCH_DURATION_MS`, default 3 s, after an
+ * uncounted warm-up round of each), so a shift in the shared machine's background load hits both;
+ * the median round is reported. Prints
  * `RESULT` lines (ratio, events/s, p50/p99 latency, and server CPU per request from /proc, which
  * background load disturbs less than rates do). `BENCH_INGEST_CPU_PROFILE=<dir>` starts firstparty
  * with V8's CPU profiler (one `.cpuprofile` per thread, written there when it stops) to see where
@@ -229,6 +230,11 @@ function median(rounds: Round[]): Round {
   return [...rounds].sort((a, b) => a.requests / a.seconds - b.requests / b.seconds)[Math.floor(rounds.length / 2)]!;
 }
 
+/** A round's label: `<scenario>#<n>`, or `<scenario>#warm-up` for the uncounted round 0. */
+function tagOf(scenario: string, r: number): string {
+  return `${scenario}#${r === 0 ? 'warm-up' : r}`;
+}
+
 async function main(): Promise<void> {
   const ca = await createTestCa('bench CA');
   const leaf = await issueTestLeaf(ca, [HOST]);
@@ -254,13 +260,15 @@ async function main(): Promise<void> {
       const bareBase = { port: bare.port, ca: ca.certPem, writeKey: 'k' };
       // Bare and firstparty rounds alternate, so a change in the machine's background load hits both.
       const rounds = { bareSingle: [] as Round[], single: [] as Round[], bareBatch: [] as Round[], batch: [] as Round[] };
-      for (let r = 0; r < ROUNDS && ONLY !== 'batch'; r++) {
-        rounds.bareSingle.push(await load({ ...bareBase, path: '/v1/track', batch: 1, connections: 64, tag: `bare-single#${r + 1}` }, bare.pid));
-        rounds.single.push(await load({ ...fpBase, path: '/v1/track', batch: 1, connections: 64, tag: `fp-single#${r + 1}` }, fp.pid));
+      // Round 0 of each scenario warms both servers up (JIT tiers, caches) and is not counted.
+      const keep = (list: Round[], r: number, round: Round) => { if (r > 0) list.push(round); };
+      for (let r = 0; r <= ROUNDS && ONLY !== 'batch'; r++) {
+        keep(rounds.bareSingle, r, await load({ ...bareBase, path: '/v1/track', batch: 1, connections: 64, tag: tagOf('bare-single', r) }, bare.pid));
+        keep(rounds.single, r, await load({ ...fpBase, path: '/v1/track', batch: 1, connections: 64, tag: tagOf('fp-single', r) }, fp.pid));
       }
-      for (let r = 0; r < ROUNDS && ONLY !== 'single'; r++) {
-        rounds.bareBatch.push(await load({ ...bareBase, path: '/v1/batch', batch: 100, connections: BATCH_CONNECTIONS, tag: `bare-batch#${r + 1}` }, bare.pid));
-        rounds.batch.push(await load({ ...fpBase, path: '/v1/batch', batch: 100, connections: BATCH_CONNECTIONS, tag: `fp-batch#${r + 1}` }, fp.pid));
+      for (let r = 0; r <= ROUNDS && ONLY !== 'single'; r++) {
+        keep(rounds.bareBatch, r, await load({ ...bareBase, path: '/v1/batch', batch: 100, connections: BATCH_CONNECTIONS, tag: tagOf('bare-batch', r) }, bare.pid));
+        keep(rounds.batch, r, await load({ ...fpBase, path: '/v1/batch', batch: 100, connections: BATCH_CONNECTIONS, tag: tagOf('fp-batch', r) }, fp.pid));
       }
       const rate = (r: LoadResult) => r.requests / r.seconds;
       process.stdout.write(`# medians of ${ROUNDS} alternating rounds; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${availableParallelism()} CPUs\n`);

@@ -1,7 +1,8 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { Database } from 'better-sqlite3';
 import { hostname } from 'node:os';
-import { FOREIGN_OWNER_QUIET_MS, HEADER_MARK, listSegments, OWNER_MARK, processIdentity, SEGMENT_BYTES, segmentPath, type GroupHeader, type SegmentOwner } from './event-segments.ts';
+import { FOREIGN_OWNER_QUIET_MS, HEADER_MARK, listSegments, OWNER_MARK, processIdentity, SEGMENT_BYTES, segmentPath, type SegmentOwner } from './event-segments.ts';
+import { parseGroupHeader, type GroupHeader } from './group-header.ts';
 import { createGroupIndexer } from './sqlite-event-writer.ts';
 
 /** What {@link recoverEventIndex} indexed again. */
@@ -148,7 +149,7 @@ function* wholeGroups(buf: Buffer): Generator<WholeGroup> {
   while (p < buf.length && buf[p] === HEADER_MARK) {
     const nl = buf.indexOf(NEWLINE, p);
     if (nl < 0) return;
-    const header = parseHeader(buf.toString('utf8', p + 1, nl));
+    const header = parseGroupHeader(buf.toString('utf8', p + 1, nl));
     if (header === undefined) return;
     let q = nl + 1;
     // Each payload is one JSON object ending in a newline, exactly where the header says, and
@@ -177,27 +178,4 @@ function isPayloadOf(buf: Buffer, from: number, to: number, messageId: string): 
   } catch {
     return false;
   }
-}
-
-/** A header line's JSON as a {@link GroupHeader}, or undefined when it is not one. */
-function parseHeader(text: string): GroupHeader | undefined {
-  let h: unknown;
-  try {
-    h = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof h !== 'object' || h === null) return undefined;
-  const g = h as Record<string, unknown>;
-  const n = g['count'];
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1) return undefined;
-  const column = (name: string, ok: (v: unknown) => boolean): boolean => {
-    const c = g[name];
-    return Array.isArray(c) && c.length === n && c.every(ok);
-  };
-  const text_ = (v: unknown) => typeof v === 'string';
-  const count = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-  const ok = column('sourceIds', text_) && column('messageIds', text_) && column('types', text_)
-    && column('reasons', (v) => v === null || typeof v === 'string') && column('receivedAts', count) && column('payloadLengths', count);
-  return ok ? (g as unknown as GroupHeader) : undefined;
 }

@@ -9,8 +9,8 @@ import { basename, dirname, join } from 'node:path';
  * `log_length`). Payload bytes are then written once (no WAL copy and checkpoint copy), which is
  * most of what storing an event costs.
  *
- * Layout: a segment is an owner line ({@link SegmentOwner}), then a sequence of groups (one per commit). A group is a header line, `#` and
- * the JSON of its events' index fields ({@link GroupHeader}), then one JSON line per payload.
+ * Layout: a segment is an owner line ({@link SegmentOwner}), then a sequence of groups (one per commit). A group is a header line
+ * (group-header.ts: `#` and the JSON of its events' index fields), then one JSON line per payload.
  * Payload lines start with `{` and headers with `#`; `\n` never occurs inside either.
  *
  * Durability: a group is written and `fdatasync`ed before its index rows commit, so the segment
@@ -25,17 +25,6 @@ export interface PayloadPosition {
   readonly segment: number;
   readonly offset: number;
   readonly length: number;
-}
-
-/** The index fields of a group's events, one array per field, as its header line holds them. */
-export interface GroupHeader {
-  readonly count: number;
-  readonly sourceIds: string[];
-  readonly messageIds: string[];
-  readonly types: string[];
-  readonly reasons: Array<string | null>;
-  readonly receivedAts: number[];
-  readonly payloadLengths: number[];
 }
 
 /** A segment is closed for appends once it reaches this size (a group is never split). */
@@ -110,12 +99,6 @@ export function listSegments(dir: string): number[] {
     throw err;
   }
   return names.map((n) => NAME.exec(n)?.[1]).filter((n): n is string => n !== undefined).map(Number).sort((a, b) => a - b);
-}
-
-/** The header line of a group of `events`: `#`, their index fields as JSON, a newline. */
-export function groupHeader(events: GroupHeader): Buffer {
-  const { count, sourceIds, messageIds, types, reasons, receivedAts, payloadLengths } = events;
-  return Buffer.from(`#${JSON.stringify({ count, sourceIds, messageIds, types, reasons, receivedAts, payloadLengths })}\n`);
 }
 
 /**

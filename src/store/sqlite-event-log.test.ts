@@ -6,7 +6,8 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { encodeEvents, type StoredEvent } from '../core/index.ts';
-import { groupHeader, processIdentity, SegmentAppender, SegmentReader, segmentsDirFor } from './event-segments.ts';
+import { processIdentity, SegmentAppender, SegmentReader, segmentsDirFor } from './event-segments.ts';
+import { groupHeader } from './group-header.ts';
 import { openSqliteStore } from './sqlite-store.ts';
 
 const ev = (messageId: string, sourceId = 'src_a'): StoredEvent => ({

@@ -1,7 +1,8 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { payloadTexts, type EventGroup } from '../core/index.ts';
 import { DedupWindow } from './dedup-window.ts';
-import { groupHeader, type SegmentAppender } from './event-segments.ts';
+import type { SegmentAppender } from './event-segments.ts';
+import { groupHeader } from './group-header.ts';
 
 type GroupEvents = EventGroup['events'];
 
