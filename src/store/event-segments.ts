@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, writevSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { DIRECT_BLOCK, DIRECT_CREATE_FLAGS, DirectStage } from './direct-stage.ts';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -116,13 +117,24 @@ export class SegmentAppender {
   private readonly ownerLine: Buffer;
   /** A failed write left bytes that could not be cut off: the next append starts a new segment. */
   private spoiled = false;
+  /** Direct (unbuffered) appends where the file system takes them, else undefined: writes go through the page cache. */
+  private direct: DirectStage | undefined;
 
-  /** `writer`: this writer's id, put in each segment's owner line (random when not given). */
-  constructor(private readonly dir: string, private readonly segmentBytes = SEGMENT_BYTES, writer: string = randomUUID()) {
+  /**
+   * `writer`: this writer's id, put in each segment's owner line (random when not given).
+   * `direct`: append with `O_DIRECT` where the file system supports it (default true).
+   */
+  constructor(private readonly dir: string, private readonly segmentBytes = SEGMENT_BYTES, writer: string = randomUUID(), direct = true) {
     const owner: SegmentOwner = { pid: process.pid, ...processIdentity(), writer, host: hostname() };
     this.ownerLine = Buffer.from(`%${JSON.stringify(owner)}\n`);
     mkdirSync(dir, { recursive: true });
+    this.direct = direct && this.ownerLine.byteLength < DIRECT_BLOCK ? DirectStage.probe(dir) : undefined;
     this.roll();
+  }
+
+  /** Whether appends bypass the page cache (`O_DIRECT`). */
+  get isDirect(): boolean {
+    return this.direct !== undefined;
   }
 
   /**
@@ -136,7 +148,8 @@ export class SegmentAppender {
     if (this.spoiled || (this.size > this.base && this.size + total > this.segmentBytes)) this.roll();
     const start = { segment: this.segment, offset: this.size };
     try {
-      writeAll(this.fd, chunks);
+      if (this.direct !== undefined) this.direct.write(this.fd, this.size, chunks);
+      else writeAll(this.fd, chunks);
       fdatasyncSync(this.fd);
     } catch (err) {
       this.undo();
@@ -147,7 +160,16 @@ export class SegmentAppender {
   }
 
   close(): void {
-    if (this.fd >= 0) closeSync(this.fd);
+    if (this.fd < 0) return;
+    // A direct segment's last block is padded with zero bytes: cut them off (readers stop at them anyway).
+    if (this.direct !== undefined && !this.spoiled) {
+      try {
+        ftruncateSync(this.fd, this.size);
+      } catch {
+        // The padding stays; readers take it as the segment's end.
+      }
+    }
+    closeSync(this.fd);
     this.fd = -1;
   }
 
@@ -166,19 +188,23 @@ export class SegmentAppender {
     let next = Math.max(this.segment, ...listSegments(this.dir), 0) + 1;
     for (;;) {
       try {
-        this.fd = openSync(segmentPath(this.dir, next), 'ax');
+        this.fd = this.direct !== undefined ? openSync(segmentPath(this.dir, next), DIRECT_CREATE_FLAGS, 0o666) : openSync(segmentPath(this.dir, next), 'ax');
         break;
       } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
         // Another process created it meanwhile: take the one after.
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        next += 1;
+        if (code === 'EEXIST') next += 1;
+        // The folder's file system took direct writes when probed and refuses them now: buffered from here on.
+        else if (code === 'EINVAL' && this.direct !== undefined) this.direct = undefined;
+        else throw err;
       }
     }
     this.segment = next;
     this.size = 0;
     this.spoiled = false;
     // The owner line goes with the first group's sync.
-    writeAll(this.fd, [this.ownerLine]);
+    if (this.direct !== undefined) this.direct.reset(this.ownerLine);
+    else writeAll(this.fd, [this.ownerLine]);
     this.size = this.base = this.ownerLine.byteLength;
     const dirFd = openSync(this.dir, 'r');
     try {
