@@ -66,6 +66,26 @@ test('a file database commits in the writer thread: counts are exact, reads see 
   }
 });
 
+test('a file database keeps every index field of every row, whether a chunk\'s rows share source, type and reason or not', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'fp-eventlog-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const store = openSqliteStore(join(dir, 'events.db'));
+  t.after(() => store.close());
+  // One append of 100 alike events (a chunk sharing its values), then appends that mix sources,
+  // types, reasons and receipt times, all committed as one group across several chunks.
+  const alike = Array.from({ length: 100 }, (_, i): StoredEvent => ({ ...ev(`s${i}`, 'src_s'), receivedAt: 1000 + i }));
+  const mixed = Array.from({ length: 150 }, (_, i): StoredEvent => ({
+    sourceId: i % 3 === 0 ? 'src_t' : 'src_s', messageId: `x${i}`, type: i % 2 === 0 ? 'track' : 'page',
+    status: i % 5 === 0 ? 'rejected' : 'accepted', reason: i % 5 === 0 ? `bad ${i}` : null, receivedAt: 2000 + i, payload: { n: i },
+  }));
+  await Promise.all([store.events.append(alike), store.events.append(mixed.slice(0, 70)), store.events.append(mixed.slice(70))]);
+  const strip = ({ seq: _seq, ...e }: StoredEvent & { seq: number }) => e;
+  const got = [...(await store.events.recent('src_s', 1000)), ...(await store.events.recent('src_t', 1000))].map(strip);
+  const want = [...alike.map((e) => ({ ...e, payload: { event: e.messageId } })), ...mixed];
+  const key = (e: StoredEvent) => `${e.sourceId}/${e.messageId}`;
+  assert.deepEqual(new Map(got.map((e) => [key(e), e])), new Map(want.map((e) => [key(e), e])));
+});
+
 test('a file database keeps payloads in the segment log, byte-exact (non-ASCII included), and reads them back by position', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'fp-eventlog-'));
   t.after(() => rm(dir, { recursive: true, force: true }));

@@ -22,9 +22,17 @@ type Rows = Array<string | number | null>;
 const CHUNK_ROWS = 100;
 const INLINE_COLUMNS = 'source_id, message_id, type, status, reason, received_at, payload';
 const INLINE_WIDTH = 7;
-/** Index rows: the payload column is empty (the payload is in the log), written as a literal, not bound. */
-const INDEX_COLUMNS = 'source_id, message_id, type, status, reason, received_at, log_segment, log_offset, log_length, payload';
-const INDEX_WIDTH = 9;
+/**
+ * Index rows: the payload column is empty (the payload is in the log), written as a literal, not
+ * bound; the segment is the group's, bound once per statement by name. Rows of a chunk that share
+ * their source, type and reason (a batch's usually do) bind those once too ({@link SHARED_ROW}),
+ * so a row binds its message id, receipt time and payload position only.
+ */
+const INDEX_HEAD = 'INSERT INTO events (source_id, message_id, type, status, reason, received_at, log_segment, log_offset, log_length, payload) VALUES ';
+const SHARED_ROW = "($source, ?, $type, $status, $reason, ?, $segment, ?, ?, '')";
+const SHARED_WIDTH = 4;
+const OWN_ROW = "(?, ?, ?, ?, ?, ?, $segment, ?, ?, '')";
+const OWN_WIDTH = 8;
 
 /** Keys the deduplication window holds by default: at least this many of the latest events. */
 export const DEDUP_WINDOW_EVENTS = 2_000_000;
@@ -33,8 +41,8 @@ export const DEDUP_WINDOW_EVENTS = 2_000_000;
  * Inserts all rows of `width` values, up to {@link CHUNK_ROWS} per statement step (a statement
  * per row count, prepared when first needed); returns the last row's `seq` (0 when none).
  */
-function chunkedInsert(db: Database, columns: string, width: number, literal?: string): (rows: Rows) => number {
-  const row = `(${[...Array<string>(width).fill('?'), ...(literal === undefined ? [] : [literal])].join(', ')})`;
+function chunkedInsert(db: Database, columns: string, width: number): (rows: Rows) => number {
+  const row = `(${Array<string>(width).fill('?').join(', ')})`;
   const head = `INSERT INTO events (${columns}) VALUES `;
   const statements = new Map<number, Statement>();
   const statement = (n: number): Statement => {
@@ -177,19 +185,19 @@ class Dedup {
  * then `after` runs; the kept keys join the window once the transaction committed. Returns how
  * many of each append's events were new.
  */
-function groupCommit(db: Database, columns: string, width: number, dedupWindow: number, literal?: string) {
-  const insert = chunkedInsert(db, columns, width, literal);
+function groupCommit(db: Database, dedupWindow: number) {
   const dedup = new Dedup(db, dedupWindow);
-  const run = db.transaction((events: GroupEvents, sizes: readonly number[], rowsOf: (fresh: readonly number[]) => Rows, after?: () => void) => {
+  const run = db.transaction((events: GroupEvents, sizes: readonly number[], insert: (fresh: readonly number[]) => number, after?: () => void) => {
     const admitted = dedup.admit(events, sizes);
-    const last = admitted.fresh.length > 0 ? insert(rowsOf(admitted.fresh)) : 0;
+    const last = admitted.fresh.length > 0 ? insert(admitted.fresh) : 0;
     after?.();
     return { admitted, last };
   });
-  const commit = (events: GroupEvents, sizes: readonly number[], rowsOf: (fresh: readonly number[]) => Rows, after?: () => void): number[] => {
+  /** `insert` adds the rows of the new events (their indexes) and returns the last row's `seq`. */
+  const commit = (events: GroupEvents, sizes: readonly number[], insert: (fresh: readonly number[]) => number, after?: () => void): number[] => {
     // Loaded before the write lock is taken: other writers wait only for the catch-up.
     dedup.warm();
-    const { admitted, last } = run.immediate(events, sizes, rowsOf, after);
+    const { admitted, last } = run.immediate(events, sizes, insert, after);
     dedup.keep(admitted.fresh, admitted.hashes, last);
     return admitted.stored;
   };
@@ -204,10 +212,11 @@ function groupCommit(db: Database, columns: string, width: number, dedupWindow: 
  * twice.
  */
 export function createGroupIndexer(db: Database, dedupWindow = DEDUP_WINDOW_EVENTS): GroupIndexer {
-  const commit = groupCommit(db, INDEX_COLUMNS, INDEX_WIDTH, dedupWindow, "''");
+  const commit = groupCommit(db, dedupWindow);
+  const insert = indexInsert(db);
   const progress = db.prepare('INSERT INTO event_segments (segment, indexed_to) VALUES (?, ?) ON CONFLICT (segment) DO UPDATE SET indexed_to = max(indexed_to, excluded.indexed_to)');
   const index = (events: GroupEvents, sizes: readonly number[], segment: number, payloadStart: number, end: number) =>
-    commit(events, sizes, (fresh) => indexRows(events, fresh, segment, payloadStart), () => { progress.run(segment, end); });
+    commit(events, sizes, (fresh) => insert(events, fresh, segment, payloadStart), () => { progress.run(segment, end); });
   return Object.assign(index, { warm: commit.warm });
 }
 
@@ -220,8 +229,9 @@ export function createGroupIndexer(db: Database, dedupWindow = DEDUP_WINDOW_EVEN
  */
 export function createEventWriter(db: Database, segments?: SegmentAppender, dedupWindow = DEDUP_WINDOW_EVENTS): EventWriter {
   if (segments === undefined) {
-    const commit = groupCommit(db, INLINE_COLUMNS, INLINE_WIDTH, dedupWindow);
-    return Object.assign((group: EventGroup) => commit(group.events, group.sizes, (fresh) => inlineRows(group, fresh)), { warm: commit.warm });
+    const commit = groupCommit(db, dedupWindow);
+    const insert = chunkedInsert(db, INLINE_COLUMNS, INLINE_WIDTH);
+    return Object.assign((group: EventGroup) => commit(group.events, group.sizes, (fresh) => insert(inlineRows(group, fresh))), { warm: commit.warm });
   }
   const index = createGroupIndexer(db, dedupWindow);
   const write = (group: EventGroup): number[] => {
@@ -246,23 +256,62 @@ function inlineRows(group: EventGroup, fresh: readonly number[]): Rows {
   return out;
 }
 
-/** Index rows of the events `fresh` of `e`, whose payload lines start at `offset` of `segment`, one after the other. */
-function indexRows(e: GroupEvents, fresh: readonly number[], segment: number, offset: number): Rows {
-  const starts = new Array<number>(e.count);
-  let at = offset;
-  for (let i = 0; i < e.count; i++) {
-    starts[i] = at;
-    at += e.payloadLengths[i]! + 1;
-  }
-  const out: Rows = new Array(fresh.length * INDEX_WIDTH);
-  let j = 0;
-  for (const i of fresh) {
-    j = common(out, j, e, i);
-    out[j++] = segment;
-    out[j++] = starts[i]!;
-    out[j++] = e.payloadLengths[i]!;
-  }
-  return out;
+/**
+ * Prepares the insert of index rows: `insert(e, fresh, segment, offset)` adds rows for the events
+ * `fresh` of `e`, whose payload lines start at `offset` of `segment` one after the other, up to
+ * {@link CHUNK_ROWS} per statement step; returns the last row's `seq`.
+ */
+function indexInsert(db: Database): (e: GroupEvents, fresh: readonly number[], segment: number, offset: number) => number {
+  const statements = new Map<number, Statement>();
+  /** The statement for `n` rows; negative `n`: rows with their own source, type and reason. */
+  const statement = (n: number): Statement => {
+    let st = statements.get(n);
+    if (st === undefined) {
+      st = db.prepare(INDEX_HEAD + Array<string>(Math.abs(n)).fill(n > 0 ? SHARED_ROW : OWN_ROW).join(', '));
+      statements.set(n, st);
+    }
+    return st;
+  };
+  return (e, fresh, segment, offset) => {
+    const starts = new Array<number>(e.count);
+    let at = offset;
+    for (let i = 0; i < e.count; i++) {
+      starts[i] = at;
+      at += e.payloadLengths[i]! + 1;
+    }
+    let last = 0;
+    for (let from = 0; from < fresh.length; from += CHUNK_ROWS) {
+      const to = Math.min(fresh.length, from + CHUNK_ROWS);
+      const first = fresh[from]!;
+      const source = e.sourceIds[first]!;
+      const type = e.types[first]!;
+      const reason = e.reasons[first]!;
+      let shared = true;
+      for (let k = from + 1; k < to && shared; k++) {
+        const i = fresh[k]!;
+        shared = e.sourceIds[i] === source && e.types[i] === type && e.reasons[i] === reason;
+      }
+      const width = shared ? SHARED_WIDTH : OWN_WIDTH;
+      const values: Rows = new Array((to - from) * width);
+      let j = 0;
+      for (let k = from; k < to; k++) {
+        const i = fresh[k]!;
+        if (shared) {
+          values[j++] = wellFormed(e.messageIds[i]!);
+          values[j++] = e.receivedAts[i]!;
+        } else {
+          j = common(values, j, e, i);
+        }
+        values[j++] = starts[i]!;
+        values[j++] = e.payloadLengths[i]!;
+      }
+      const named = shared
+        ? { source: wellFormed(source), type, status: reason === null ? 'accepted' : 'rejected', reason, segment }
+        : { segment };
+      last = Number(statement(shared ? to - from : from - to).run(values, named).lastInsertRowid);
+    }
+    return last;
+  };
 }
 
 type WellFormedString = string & { isWellFormed(): boolean; toWellFormed(): string };
