@@ -90,13 +90,13 @@ async function main(): Promise<void> {
         floorRuns.push(await measured(run, floorPort, edgeCpuUs));
       }
       const top = (runs: Array<H2loadRun & { cpuUsPerRequest: number }>) => ({
-        rps: Math.max(...runs.map((r) => r.rps)), failed: runs.reduce((n, r) => n + r.failed, 0), cpuUs: Math.min(...runs.map((r) => r.cpuUsPerRequest)),
+        rps: Math.max(...runs.map((r) => r.rps)), failed: runs.reduce((n, r) => n + r.failed, 0), cpuUs: Math.min(...runs.map((r) => r.cpuUsPerRequest)), bodyBytes: runs[0]!.bodyBytes,
       });
       return { edge: top(edgeRuns), nginx: top(nginxRuns), floor: top(floorRuns) };
     };
     const { edge: kaEdge, nginx: kaNginx, floor: kaFloor } = await best('keepalive', keepAlive);
     const { edge: hsEdge, nginx: hsNginx, floor: hsFloor } = await best('handshakes', handshakes);
-    console.log(`keep-alive analytics.js gzip: firstparty ${kaEdge.rps.toFixed(0)} req/s (${kaEdge.failed} failed, ${kaEdge.cpuUs.toFixed(0)} µs CPU/req), nginx ${kaNginx.rps.toFixed(0)} req/s (${kaNginx.failed} failed, ${kaNginx.cpuUs.toFixed(0)} µs CPU/req)`);
+    console.log(`keep-alive analytics.js gzip: firstparty ${kaEdge.rps.toFixed(0)} req/s (${kaEdge.failed} failed, ${kaEdge.cpuUs.toFixed(0)} µs CPU/req, ${kaEdge.bodyBytes.toFixed(0)} body bytes/response), nginx ${kaNginx.rps.toFixed(0)} req/s (${kaNginx.failed} failed, ${kaNginx.cpuUs.toFixed(0)} µs CPU/req, ${kaNginx.bodyBytes.toFixed(0)} body bytes/response)`);
     console.log(`full handshakes: firstparty ${hsEdge.rps.toFixed(0)} /s (${hsEdge.failed} failed, ${hsEdge.cpuUs.toFixed(0)} µs CPU each), nginx ${hsNginx.rps.toFixed(0)} /s (${hsNginx.failed} failed, ${hsNginx.cpuUs.toFixed(0)} µs CPU each)`);
     console.log(`minimal Node https (floor): keep-alive ${kaFloor.rps.toFixed(0)} req/s (${kaFloor.cpuUs.toFixed(0)} µs CPU/req), handshakes ${hsFloor.rps.toFixed(0)} /s (${hsFloor.cpuUs.toFixed(0)} µs CPU each)`);
     console.log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
@@ -262,7 +262,8 @@ function probe(port: number): Promise<boolean> {
 }
 
 /** One h2load run: requests per second, requests done and failed. */
-interface H2loadRun { rps: number; done: number; failed: number }
+/** An h2load run: requests/s, requests done and failed, and response body bytes per request (h2load's data traffic / done). */
+interface H2loadRun { rps: number; done: number; failed: number; bodyBytes: number }
 
 /** The pid of nginx's single worker (the master only supervises). */
 function nginxWorkerPid(master: ChildProcess): number {
@@ -285,8 +286,10 @@ function h2load(args: string[]): Promise<H2loadRun> {
     execFile('h2load', args, { timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout) => {
       const rps = /finished in [\d.]+m?s, ([\d.]+) req\/s/.exec(stdout);
       const counts = /requests: \d+ total, \d+ started, (\d+) done, \d+ succeeded, (\d+) failed/.exec(stdout);
+      const data = /traffic: .*\((\d+)\) data/.exec(stdout);
       if (!rps) return reject(new Error(`h2load: ${err?.message ?? ''}\n${stdout}`));
-      resolve({ rps: Number(rps[1]), done: Number(counts?.[1] ?? 0), failed: Number(counts?.[2] ?? 0) });
+      const done = Number(counts?.[1] ?? 0);
+      resolve({ rps: Number(rps[1]), done, failed: Number(counts?.[2] ?? 0), bodyBytes: data && done > 0 ? Number(data[1]) / done : 0 });
     });
   });
 }
