@@ -243,6 +243,54 @@ test('two event logs on one database (two processes during a restart) store a me
   assert.deepEqual((await a.events.recent('src_a', 10)).map((e) => e.messageId), ['x5', 'x4', 'x3', 'x2', 'x1']);
 });
 
+test('a store alone on its database holds its write transaction across groups; reads through it see every resolved append', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'fp-eventlog-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'events.db');
+  // Held until something asks: no timer lets go within the test.
+  const store = openSqliteStore(path, { holdMs: 600_000 });
+  t.after(() => store.close());
+  const raw = new BetterSqlite3(path, { readonly: true });
+  t.after(() => raw.close());
+  const committed = () => (raw.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
+  for (let i = 0; i < 5; i++) assert.deepEqual(await store.events.append([ev(`h${i}`)]), { stored: 1, duplicates: 0 });
+  // Acknowledged (in the segment log, synced) but not yet committed: other connections see none.
+  assert.equal(committed(), 0);
+  // A read through the store commits first.
+  assert.equal(await store.events.count('src_a'), 5);
+  assert.equal(committed(), 5);
+  assert.deepEqual(await store.events.append([ev('h0'), ev('h5')]), { stored: 1, duplicates: 1 });
+  await store.close();
+  assert.equal(committed(), 6);
+});
+
+test('a second store opening the database makes a holding writer let go: its first appends see every acknowledged event', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'fp-eventlog-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'events.db');
+  const a = openSqliteStore(path, { holdMs: 600_000 });
+  let b: ReturnType<typeof openSqliteStore> | undefined;
+  t.after(async () => { await a.close(); await b?.close(); });
+  assert.deepEqual(await a.events.append([ev('y1')]), { stored: 1, duplicates: 0 });
+  // A restart's new process opens the database while the old one keeps writing: the old one's
+  // next group commits what it held and stops holding; the new one waits for the lock, not longer.
+  b = openSqliteStore(path, { holdMs: 600_000 });
+  const started = Date.now();
+  assert.deepEqual(await a.events.append([ev('y2')]), { stored: 1, duplicates: 0 });
+  assert.deepEqual(await b.events.append([ev('y1'), ev('y2'), ev('y3')]), { stored: 1, duplicates: 2 });
+  assert.deepEqual(await a.events.append([ev('y3'), ev('y4')]), { stored: 1, duplicates: 1 });
+  assert.ok(Date.now() - started < 4_000, 'no writer waited out its busy timeout');
+  assert.equal(await b.events.count('src_a'), 4);
+  // Once the second store is gone, the first holds again (its reads still see everything).
+  await b.close();
+  b = undefined;
+  assert.deepEqual(await a.events.append([ev('y5')]), { stored: 1, duplicates: 0 });
+  const raw = new BetterSqlite3(path, { readonly: true });
+  t.after(() => raw.close());
+  assert.equal((raw.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n, 4);
+  assert.equal(await a.events.count('src_a'), 5);
+});
+
 test('deduplication covers the configured window of latest events, also after a restart', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'fp-eventlog-'));
   t.after(() => rm(dir, { recursive: true, force: true }));

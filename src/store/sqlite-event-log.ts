@@ -17,6 +17,13 @@ export interface EventLogOptions {
    * instead of at the first append (which then waits for the load). Default false.
    */
   readonly startWriter?: boolean;
+  /**
+   * The id of this store's marker (store-processes.ts): with it, the writer holds its write
+   * transaction across groups while no other store has the database open.
+   */
+  readonly storeMarker?: string;
+  /** Longest the writer holds its transaction across groups, in ms (default 10). */
+  readonly holdMs?: number;
 }
 
 interface Pending {
@@ -59,9 +66,15 @@ export class SqliteEventLog implements EventLog {
   private readonly segments: SegmentReader | undefined;
 
   private readonly dedupWindow: number;
+  private readonly storeMarker: string | undefined;
+  private readonly holdMs: number | undefined;
+  private nextSync = 0;
+  private readonly syncs = new Map<number, () => void>();
 
   constructor(private readonly db: Database, opts: EventLogOptions = {}) {
     this.dedupWindow = opts.dedupWindowEvents ?? DEDUP_WINDOW_EVENTS;
+    this.storeMarker = opts.storeMarker;
+    this.holdMs = opts.holdMs;
     this.commitHere = db.memory || db.readonly ? createEventWriter(db, undefined, this.dedupWindow) : undefined;
     this.segments = db.memory ? undefined : new SegmentReader(segmentsDirFor(db.name));
     if (!db.memory && !db.readonly) this.recovered = recoverEventIndex(db, segmentsDirFor(db.name), { dedupWindow: this.dedupWindow, liveWriters: LIVE_WRITERS });
@@ -119,6 +132,7 @@ export class SqliteEventLog implements EventLog {
     this.closed = true;
     this.flush();
     if (this.inFlight.size > 0) await new Promise<void>((resolve) => { this.idle = resolve; });
+    await this.sync();
     const worker = this.worker;
     this.worker = undefined;
     await worker?.terminate();
@@ -139,7 +153,7 @@ export class SqliteEventLog implements EventLog {
   private writer(): Worker {
     if (this.worker !== undefined) return this.worker;
     const id = randomUUID();
-    const data: WriterData = { path: this.db.name, segmentsDir: segmentsDirFor(this.db.name), dedupWindow: this.dedupWindow, writer: id };
+    const data: WriterData = { path: this.db.name, segmentsDir: segmentsDirFor(this.db.name), dedupWindow: this.dedupWindow, writer: id, ...(this.storeMarker === undefined ? {} : { storeMarker: this.storeMarker }), ...(this.holdMs === undefined ? {} : { holdMs: this.holdMs }) };
     // The worker loads TypeScript through tsx like the main thread (loader hooks are per thread).
     const api = import.meta.resolve('tsx/esm/api');
     const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(WORKER_ENTRY)}); })`;
@@ -150,6 +164,9 @@ export class SqliteEventLog implements EventLog {
     const fail = (err: unknown): void => {
       if (this.worker === worker) this.worker = undefined;
       this.sending = false;
+      // Nothing is held by a writer that is gone: reads go on.
+      for (const done of this.syncs.values()) done();
+      this.syncs.clear();
       for (const [id, p] of this.inFlight) {
         this.inFlight.delete(id);
         p.reject(err);
@@ -171,7 +188,29 @@ export class SqliteEventLog implements EventLog {
     return worker;
   }
 
+  /**
+   * Resolves once the writer has committed every row it holds (see sqlite-event-worker.ts), so
+   * that reads on this connection see every resolved append.
+   */
+  private sync(): Promise<void> {
+    const worker = this.worker;
+    if (worker === undefined) return Promise.resolve();
+    const id = this.nextSync++;
+    // An idle writer is unreferenced: the answer must keep the process alive until it comes.
+    worker.ref();
+    return new Promise((resolve) => {
+      this.syncs.set(id, resolve);
+      worker.postMessage({ sync: id } satisfies WriterRequest);
+    });
+  }
+
   private settle(m: WriterReply): void {
+    if ('synced' in m) {
+      this.syncs.get(m.synced)?.();
+      this.syncs.delete(m.synced);
+      if (this.syncs.size === 0 && this.inFlight.size === 0) this.worker?.unref();
+      return;
+    }
     const n = 'stored' in m ? m.stored.length : m.count;
     for (let i = 0; i < n; i++) {
       const p = this.inFlight.get(m.first + i);
@@ -183,13 +222,14 @@ export class SqliteEventLog implements EventLog {
     // The group is done: what waited goes now.
     this.sending = false;
     this.flush();
-    if (this.inFlight.size > 0) return;
+    if (this.inFlight.size > 0 || this.syncs.size > 0) return;
     // Idle: the writer must not keep the process alive on its own.
     this.worker?.unref();
     this.idle?.();
   }
 
   async recent(sourceId: string, limit: number, beforeSeq?: number): Promise<LoggedEvent[]> {
+    await this.sync();
     const rows = this.db
       .prepare(`SELECT * FROM events WHERE source_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`)
       .all(sourceId, beforeSeq ?? Number.MAX_SAFE_INTEGER, limit) as EventRow[];
@@ -204,6 +244,7 @@ export class SqliteEventLog implements EventLog {
   }
 
   async count(sourceId?: string): Promise<number> {
+    await this.sync();
     const row = (sourceId === undefined
       ? this.db.prepare('SELECT count(*) AS n FROM events').get()
       : this.db.prepare('SELECT count(*) AS n FROM events WHERE source_id = ?').get(sourceId)) as { n: number };

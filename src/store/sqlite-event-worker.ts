@@ -5,22 +5,29 @@
  * the next group, so the main thread never blocks on disk. Protocol: in `{ first, group }`
  * (an {@link EventGroup} of appends numbered `first`, `first + 1`..., payload buffers
  * transferred), out `{ first, stored }` (new events per append) once the group holding them is
- * committed, or `{ first, count, error }`.
+ * synced to the segment log and its rows are written (committed, or in the held transaction,
+ * which commits within {@link HOLD_MS} and before any `{ synced }` answer), or
+ * `{ first, count, error }`.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 import { mergeGroups, type EventGroup } from '../core/index.ts';
 import { SegmentAppender } from './event-segments.ts';
-import { applyWriterPragmas, createEventWriter } from './sqlite-event-writer.ts';
+import { applyWriterPragmas, createHoldingWriter } from './sqlite-event-writer.ts';
+import { OtherStores } from './store-processes.ts';
 
-/** A message from the main thread: consecutive appends, or `warm` (load the deduplication window now). */
-export type WriterRequest = { readonly first: number; readonly group: EventGroup } | { readonly warm: true };
+/**
+ * A message from the main thread: consecutive appends; `warm` (load the deduplication window
+ * now); or `sync` (commit what is held, then answer `{ synced }` with the same number).
+ */
+export type WriterRequest = { readonly first: number; readonly group: EventGroup } | { readonly warm: true } | { readonly sync: number };
 type GroupRequest = Extract<WriterRequest, { group: EventGroup }>;
 
 /** A message to the main thread. */
 export type WriterReply =
   | { readonly first: number; readonly stored: number[] }
-  | { readonly first: number; readonly count: number; readonly error: string };
+  | { readonly first: number; readonly count: number; readonly error: string }
+  | { readonly synced: number };
 
 /** What the worker is started with. */
 export interface WriterData {
@@ -31,29 +38,72 @@ export interface WriterData {
   readonly dedupWindow: number;
   /** This writer's id, in the owner line of the segments it creates. */
   readonly writer: string;
+  /**
+   * The id of this store's marker (store-processes.ts): while no other store has the database
+   * open, the write transaction is held across groups for up to {@link HOLD_MS}. Without one,
+   * every group commits on its own.
+   */
+  readonly storeMarker?: string;
+  /** How long a held transaction may stay open (default {@link HOLD_MS}). */
+  readonly holdMs?: number;
 }
+
+/** Longest a write transaction is held across groups: the lag of other connections' reads. */
+export const HOLD_MS = 10;
 
 if (parentPort !== null && workerData !== null && typeof (workerData as WriterData).path === 'string') {
   const port = parentPort;
-  const db = new BetterSqlite3((workerData as WriterData).path);
+  const data = workerData as WriterData;
+  const db = new BetterSqlite3(data.path);
   // The segment log is synced before each commit and rebuilds lost rows: no second fsync here.
   applyWriterPragmas(db, false);
   // The writer's own page cache (16 MiB): inserts append to the table and its by-source index.
   db.pragma('cache_size = -16384');
-  const segments = new SegmentAppender((workerData as WriterData).segmentsDir, undefined, (workerData as WriterData).writer);
-  const write = createEventWriter(db, segments, (workerData as WriterData).dedupWindow);
+  const segments = new SegmentAppender(data.segmentsDir, undefined, data.writer);
+  const write = createHoldingWriter(db, segments, data.dedupWindow);
+  const others = data.storeMarker === undefined ? undefined : new OtherStores(data.segmentsDir, data.storeMarker);
   let queue: GroupRequest[] = [];
   let scheduled = false;
+  let timer: NodeJS.Timeout | undefined;
+  /** Commits what is held; a failure is reported, the rows come back from the log at the next start. */
+  const release = (): void => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    try {
+      write.release();
+    } catch (err) {
+      process.emitWarning(`event index commit failed; the rows are indexed again from the segment log at the next start: ${String(err)}`);
+    }
+  };
+  /** Holds the transaction across groups while this is the only store open, else commits per group. */
+  const beginGroup = (): void => {
+    if (others === undefined || others.present()) return release();
+    try {
+      write.hold();
+    } catch {
+      // The lock is busy (another connection writes): this group commits on its own.
+    }
+  };
+  /** After a group: commit once the transaction has been held long enough, else by a timer. */
+  const endGroup = (): void => {
+    const since = write.heldSince;
+    if (since === undefined) return;
+    const left = since + (data.holdMs ?? HOLD_MS) - Date.now();
+    if (left <= 0) return release();
+    timer ??= setTimeout(release, left);
+  };
   const flush = (): void => {
     scheduled = false;
     const group = queue;
     queue = [];
+    beginGroup();
     let stored: number[];
     try {
       // One message per group is the rule; should more be waiting, they commit together.
       stored = write(mergeGroups(group.map((m) => m.group)));
     } catch (err) {
       for (const m of group) port.postMessage({ first: m.first, count: m.group.sizes.length, error: String(err) } satisfies WriterReply);
+      endGroup();
       return;
     }
     let i = 0;
@@ -61,10 +111,16 @@ if (parentPort !== null && workerData !== null && typeof (workerData as WriterDa
       port.postMessage({ first: m.first, stored: stored.slice(i, i + m.group.sizes.length) } satisfies WriterReply);
       i += m.group.sizes.length;
     }
+    endGroup();
   };
   port.on('message', (m: WriterRequest) => {
     if ('warm' in m) {
       write.warm();
+      return;
+    }
+    if ('sync' in m) {
+      release();
+      port.postMessage({ synced: m.sync } satisfies WriterReply);
       return;
     }
     queue.push(m);
@@ -74,6 +130,7 @@ if (parentPort !== null && workerData !== null && typeof (workerData as WriterDa
     setImmediate(flush);
   });
   port.once('close', () => {
+    release();
     segments.close();
     db.close();
   });

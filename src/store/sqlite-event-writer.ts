@@ -73,6 +73,26 @@ export interface EventWriter {
 }
 
 /**
+ * An {@link EventWriter} over the segment log that can hold its write transaction open across
+ * groups ({@link hold}, {@link release}): each group is still synced to the log before it returns
+ * (the log is the durable record) and is atomic on its own (a savepoint), while the rows of all of
+ * them commit together, and other connections wait for the write lock until then, so none admits
+ * an event before the held rows are visible to it.
+ */
+export interface HoldingEventWriter extends EventWriter {
+  /** Starts holding a write transaction (`BEGIN IMMEDIATE`) unless one is held. Throws when the lock cannot be had. */
+  hold(): void;
+  /**
+   * Commits the held transaction, if any. Should the commit fail (or the transaction have been
+   * lost to an error), the held groups' rows are written again in a transaction of their own;
+   * throws only when that fails too (the rows are then indexed from the log at the next start).
+   */
+  release(): void;
+  /** When the held transaction began (ms since the epoch), or undefined when none is held. */
+  readonly heldSince: number | undefined;
+}
+
+/**
  * Commits index rows of one group already in segment `segment`: its payload lines start at
  * `payloadStart` one after the other, and the group ends at `end`, which becomes the segment's
  * `indexed_to`. Returns how many of each append's events (`sizes`) were new.
@@ -81,6 +101,8 @@ export interface GroupIndexer {
   (events: GroupEvents, sizes: readonly number[], segment: number, payloadStart: number, end: number): number[];
   /** Loads the deduplication window now (else the first commit does). */
   warm(): void;
+  /** Forgets the deduplication window: the next commit loads it again from the committed rows. */
+  reset(): void;
 }
 
 /**
@@ -152,6 +174,12 @@ class Dedup {
     if (this.window === undefined) this.load();
   }
 
+  /** Forgets the window (rows it counted were rolled back): the next use loads it again. */
+  reset(): void {
+    this.window = undefined;
+    this.lastSeq = 0;
+  }
+
   /** The window, loaded on first use and brought up to date with rows added by others. */
   private catchUp(): DedupWindow {
     if (this.window === undefined) return this.load();
@@ -201,7 +229,7 @@ function groupCommit(db: Database, dedupWindow: number) {
     dedup.keep(admitted.fresh, admitted.hashes, last);
     return admitted.stored;
   };
-  return Object.assign(commit, { warm: () => dedup.warm() });
+  return Object.assign(commit, { warm: () => dedup.warm(), reset: () => dedup.reset() });
 }
 
 /**
@@ -217,7 +245,7 @@ export function createGroupIndexer(db: Database, dedupWindow = DEDUP_WINDOW_EVEN
   const progress = db.prepare('INSERT INTO event_segments (segment, indexed_to) VALUES (?, ?) ON CONFLICT (segment) DO UPDATE SET indexed_to = max(indexed_to, excluded.indexed_to)');
   const index = (events: GroupEvents, sizes: readonly number[], segment: number, payloadStart: number, end: number) =>
     commit(events, sizes, (fresh) => insert(events, fresh, segment, payloadStart), () => { progress.run(segment, end); });
-  return Object.assign(index, { warm: commit.warm });
+  return Object.assign(index, { warm: commit.warm, reset: commit.reset });
 }
 
 /**
@@ -233,15 +261,72 @@ export function createEventWriter(db: Database, segments?: SegmentAppender, dedu
     const insert = chunkedInsert(db, INLINE_COLUMNS, INLINE_WIDTH);
     return Object.assign((group: EventGroup) => commit(group.events, group.sizes, (fresh) => insert(inlineRows(group, fresh))), { warm: commit.warm });
   }
+  return createHoldingWriter(db, segments, dedupWindow);
+}
+
+/** A group in the segment log, as its index rows need it. */
+interface LoggedGroup {
+  readonly events: GroupEvents;
+  readonly sizes: readonly number[];
+  readonly segment: number;
+  readonly payloadStart: number;
+  readonly end: number;
+}
+
+/** Prepares the {@link HoldingEventWriter} of `db` over `segments`. */
+export function createHoldingWriter(db: Database, segments: SegmentAppender, dedupWindow = DEDUP_WINDOW_EVENTS): HoldingEventWriter {
   const index = createGroupIndexer(db, dedupWindow);
+  /** The groups indexed in the held transaction, while one is held. */
+  let held: LoggedGroup[] | undefined;
+  let heldSince: number | undefined;
+  const indexHeld = (g: LoggedGroup) => index(g.events, g.sizes, g.segment, g.payloadStart, g.end);
+  /** The held transaction is gone (rolled back): its groups' rows go in again, in one transaction. */
+  const rewrite = (groups: LoggedGroup[]): void => {
+    held = undefined;
+    heldSince = undefined;
+    if (db.inTransaction) db.exec('ROLLBACK');
+    // The window counted the rolled-back rows: load it again from what is committed.
+    index.reset();
+    db.transaction(() => { for (const g of groups) indexHeld(g); }).immediate();
+  };
   const write = (group: EventGroup): number[] => {
     const header = groupHeader(group.events);
     let total = header.byteLength;
     for (const c of group.chunks) total += c.byteLength;
     const at = segments.append([header, ...group.chunks]);
-    return index(group.events, group.sizes, at.segment, at.offset + header.byteLength, at.offset + total);
+    const g: LoggedGroup = { events: group.events, sizes: group.sizes, segment: at.segment, payloadStart: at.offset + header.byteLength, end: at.offset + total };
+    try {
+      // Inside a held transaction this runs in a savepoint: a failure undoes this group only.
+      const stored = indexHeld(g);
+      held?.push(g);
+      return stored;
+    } catch (err) {
+      // Some errors (a full disk, I/O) roll back the whole transaction: the held groups go in again.
+      if (held !== undefined && !db.inTransaction) rewrite(held);
+      throw err;
+    }
   };
-  return Object.assign(write, { warm: index.warm });
+  const hold = (): void => {
+    if (held !== undefined) return;
+    // Loaded before the lock is taken: other writers wait only for the commit.
+    index.warm();
+    db.exec('BEGIN IMMEDIATE');
+    held = [];
+    heldSince = Date.now();
+  };
+  const release = (): void => {
+    if (held === undefined) return;
+    const groups = held;
+    try {
+      db.exec('COMMIT');
+      held = undefined;
+      heldSince = undefined;
+    } catch {
+      rewrite(groups);
+    }
+  };
+  const writer = Object.assign(write, { warm: index.warm, hold, release });
+  return Object.defineProperty(writer, 'heldSince', { get: () => heldSince }) as HoldingEventWriter;
 }
 
 function inlineRows(group: EventGroup, fresh: readonly number[]): Rows {

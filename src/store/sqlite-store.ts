@@ -7,6 +7,8 @@ import type {
 } from '../core/index.ts';
 import { SQLITE_MIGRATIONS } from './sqlite-schema.ts';
 import { SqliteEventLog, type EventLogOptions } from './sqlite-event-log.ts';
+import { segmentsDirFor } from './event-segments.ts';
+import { markStoreOpen, type StoreMarker } from './store-processes.ts';
 import { certLifecycleRepos } from './sqlite-cert-lifecycle.ts';
 import { sqliteControlRepos } from './sqlite-control-repos.ts';
 import type {
@@ -23,13 +25,25 @@ const TERMINAL: readonly DomainStateKind[] = ['removed', 'replaced'];
  */
 export function openSqliteStore(path: string, opts: EventLogOptions = {}): Store {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  // Marked open before the first write lock is asked for: a writer holding its transaction
+  // across groups (another process on this database) lets go at once.
+  const marker = path === ':memory:' ? undefined : markStoreOpen(segmentsDirFor(path));
+  try {
+    return openMarked(path, opts, marker);
+  } catch (err) {
+    marker?.close();
+    throw err;
+  }
+}
+
+function openMarked(path: string, opts: EventLogOptions, marker: StoreMarker | undefined): Store {
   const db = new BetterSqlite3(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   migrate(db);
-  const events = new SqliteEventLog(db, opts);
+  const events = new SqliteEventLog(db, { ...opts, ...(marker === undefined ? {} : { storeMarker: marker.id }) });
   return {
     workspaces: workspaceRepo(db),
     sources: sourceRepo(db),
@@ -43,6 +57,7 @@ export function openSqliteStore(path: string, opts: EventLogOptions = {}): Store
     async close() {
       await events.close();
       db.close();
+      marker?.close();
     },
   };
 }

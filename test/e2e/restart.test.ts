@@ -102,6 +102,9 @@ describe('zero-downtime restart under load', () => {
     assert.deepEqual(await track(agent, ports.edge, writeKey, 'after-restart', () => retries++), { ok: true, messageId: 'after-restart' });
     const db = new Database(join(dataDir, 'firstparty.db'), { readonly: true, fileMustExist: true });
     try {
+      // Another connection sees the running writer's rows once it commits what it holds (within 10 ms).
+      const committed = (id: string) => db.prepare('SELECT 1 FROM events WHERE message_id = ?').get(id) !== undefined;
+      await waitUntil('the last event committed', async () => committed('after-restart'), { timeoutMs: 5_000 });
       const rows = db.prepare('SELECT message_id AS id, COUNT(*) AS n FROM events GROUP BY message_id').all() as Array<{ id: string; n: number }>;
       const stored = new Map(rows.map((r) => [r.id, r.n]));
       for (const r of results) assert.equal(stored.get(r.messageId), 1, `event ${r.messageId} stored once`);
