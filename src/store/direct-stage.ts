@@ -8,6 +8,9 @@ export const DIRECT_BLOCK = 4096;
 /** Bytes a stage holds before it writes them out (a multiple of {@link DIRECT_BLOCK}). */
 const STAGE_BYTES = 1024 * 1024;
 
+/** Zero bytes written ahead of a file's end in one step by {@link DirectStage.zeros} (a multiple of {@link DIRECT_BLOCK}). */
+export const ZERO_STEP_BYTES = 1024 * 1024;
+
 /** Flags of a segment opened for direct appends: created here, written at explicit offsets (no O_APPEND). */
 export const DIRECT_CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DIRECT;
 
@@ -25,7 +28,12 @@ export class DirectStage {
   /** Bytes of the file's last partial block, held at `buf[at, at + tail)`. */
   private tail = 0;
 
-  private constructor(private readonly buf: Buffer, private readonly at: number) {}
+  private constructor(
+    private readonly buf: Buffer,
+    private readonly at: number,
+    private readonly zero: Buffer,
+    private readonly zeroAt: number,
+  ) {}
 
   /**
    * A stage for files in `dir`, or undefined when its file system refuses `O_DIRECT` (tmpfs,
@@ -42,17 +50,11 @@ export class DirectStage {
     }
     try {
       const buf = Buffer.allocUnsafeSlow(STAGE_BYTES + DIRECT_BLOCK);
+      const zero = Buffer.alloc(ZERO_STEP_BYTES + DIRECT_BLOCK);
       buf.fill(0, 0, 2 * DIRECT_BLOCK);
-      // Node's buffers are 16-byte aligned: one of these offsets is a block boundary in memory.
-      for (let at = 0; at < DIRECT_BLOCK; at += 16) {
-        try {
-          writeSync(fd, buf, at, DIRECT_BLOCK, 0);
-          return new DirectStage(buf, at);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'EINVAL') return undefined;
-        }
-      }
-      return undefined;
+      const at = aligned(fd, buf);
+      const zeroAt = aligned(fd, zero);
+      return at === undefined || zeroAt === undefined ? undefined : new DirectStage(buf, at, zero, zeroAt);
     } finally {
       closeSync(fd);
       rmSync(scratch, { force: true });
@@ -105,9 +107,36 @@ export class DirectStage {
     this.tail = fill - whole;
   }
 
+  /**
+   * Writes {@link ZERO_STEP_BYTES} zero bytes at `fileAt` (a block boundary past the file's
+   * logical end). Appends that later overwrite such blocks change no file metadata, so syncing
+   * them is one device flush (log writers preallocate for the same reason). Does not sync.
+   */
+  zeros(fd: number, fileAt: number): void {
+    let done = 0;
+    while (done < ZERO_STEP_BYTES) done += writeSync(fd, this.zero, this.zeroAt + done, ZERO_STEP_BYTES - done, fileAt + done);
+  }
+
   /** Writes the stage's first `length` bytes (whole blocks) at `fileAt`, going on after short writes. */
   private writeOut(fd: number, length: number, fileAt: number): void {
     let done = 0;
     while (done < length) done += writeSync(fd, this.buf, this.at + done, length - done, fileAt + done);
   }
+}
+
+/**
+ * The offset in `buf` from which the kernel takes a direct write (Node's buffers are 16-byte
+ * aligned: one of these offsets is a block boundary in memory), tried on the scratch file `fd`;
+ * undefined when none is taken.
+ */
+function aligned(fd: number, buf: Buffer): number | undefined {
+  for (let at = 0; at < DIRECT_BLOCK; at += 16) {
+    try {
+      writeSync(fd, buf, at, DIRECT_BLOCK, 0);
+      return at;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EINVAL') return undefined;
+    }
+  }
+  return undefined;
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, writevSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { DIRECT_BLOCK, DIRECT_CREATE_FLAGS, DirectStage } from './direct-stage.ts';
+import { DIRECT_BLOCK, DIRECT_CREATE_FLAGS, DirectStage, ZERO_STEP_BYTES } from './direct-stage.ts';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -27,6 +27,9 @@ export interface PayloadPosition {
   readonly offset: number;
   readonly length: number;
 }
+
+/** Direct segments keep at least this many zero bytes written past their end (see {@link DirectStage.zeros}). */
+const ZERO_AHEAD_BYTES = 4 * 1024 * 1024;
 
 /** A segment is closed for appends once it reaches this size (a group is never split). */
 export const SEGMENT_BYTES = 256 * 1024 * 1024;
@@ -119,6 +122,8 @@ export class SegmentAppender {
   private spoiled = false;
   /** Direct (unbuffered) appends where the file system takes them, else undefined: writes go through the page cache. */
   private direct: DirectStage | undefined;
+  /** Direct segments: where the zero bytes written ahead of the end stop (see {@link DirectStage.zeros}). */
+  private zeroedTo = 0;
 
   /**
    * `writer`: this writer's id, put in each segment's owner line (random when not given).
@@ -148,8 +153,12 @@ export class SegmentAppender {
     if (this.spoiled || (this.size > this.base && this.size + total > this.segmentBytes)) this.roll();
     const start = { segment: this.segment, offset: this.size };
     try {
-      if (this.direct !== undefined) this.direct.write(this.fd, this.size, chunks);
-      else writeAll(this.fd, chunks);
+      if (this.direct !== undefined) {
+        this.zeroAhead(this.direct, total);
+        this.direct.write(this.fd, this.size, chunks);
+      } else {
+        writeAll(this.fd, chunks);
+      }
       fdatasyncSync(this.fd);
     } catch (err) {
       this.undo();
@@ -173,8 +182,27 @@ export class SegmentAppender {
     this.fd = -1;
   }
 
+  /**
+   * Keeps zero bytes written at least {@link ZERO_AHEAD_BYTES} past where this append ends, one
+   * step per append (the sync that follows makes them part of the file); never past the segment's
+   * size limit by more than a step. A failure only stops it: appends then extend the file.
+   */
+  private zeroAhead(direct: DirectStage, total: number): void {
+    const end = this.size + total;
+    if (this.zeroedTo - end >= ZERO_AHEAD_BYTES || this.zeroedTo > this.segmentBytes) return;
+    const from = Math.max(this.zeroedTo, Math.ceil(end / DIRECT_BLOCK) * DIRECT_BLOCK);
+    try {
+      direct.zeros(this.fd, from);
+      this.zeroedTo = from + ZERO_STEP_BYTES;
+    } catch {
+      this.zeroedTo = Number.POSITIVE_INFINITY;
+    }
+  }
+
   /** Cuts the segment back to its last whole group; marks it spoiled when that fails. */
   private undo(): void {
+    // The zeros written ahead go with the cut; they are written again from the new end.
+    if (Number.isFinite(this.zeroedTo)) this.zeroedTo = 0;
     try {
       ftruncateSync(this.fd, this.size);
     } catch {
@@ -201,6 +229,7 @@ export class SegmentAppender {
     }
     this.segment = next;
     this.size = 0;
+    this.zeroedTo = 0;
     this.spoiled = false;
     // The owner line goes with the first group's sync.
     if (this.direct !== undefined) this.direct.reset(this.ownerLine);
