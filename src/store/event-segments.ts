@@ -31,6 +31,13 @@ export interface PayloadPosition {
 /** Direct segments keep at least this many zero bytes written past their end (see {@link DirectStage.zeros}). */
 const ZERO_AHEAD_BYTES = 4 * 1024 * 1024;
 
+/**
+ * Zeros are written ahead only while groups average less than this: writing a byte of zeros costs
+ * about what a group's sync saves for every ~0.5 MB, so large groups (batches under load) append as
+ * they are.
+ */
+const ZERO_AHEAD_BELOW_GROUP_BYTES = 256 * 1024;
+
 /** A segment is closed for appends once it reaches this size (a group is never split). */
 export const SEGMENT_BYTES = 256 * 1024 * 1024;
 
@@ -124,6 +131,8 @@ export class SegmentAppender {
   private direct: DirectStage | undefined;
   /** Direct segments: where the zero bytes written ahead of the end stop (see {@link DirectStage.zeros}). */
   private zeroedTo = 0;
+  /** Moving average of appended group sizes, in bytes. */
+  private groupBytes = 0;
 
   /**
    * `writer`: this writer's id, put in each segment's owner line (random when not given).
@@ -184,12 +193,14 @@ export class SegmentAppender {
 
   /**
    * Keeps zero bytes written at least {@link ZERO_AHEAD_BYTES} past where this append ends, one
-   * step per append (the sync that follows makes them part of the file); never past the segment's
-   * size limit by more than a step. A failure only stops it: appends then extend the file.
+   * step per append (the sync that follows makes them part of the file), while groups are small
+   * ({@link ZERO_AHEAD_BELOW_GROUP_BYTES}); never past the segment's size limit by more than a
+   * step. A failure only stops it: appends then extend the file.
    */
   private zeroAhead(direct: DirectStage, total: number): void {
+    this.groupBytes += (total - this.groupBytes) / 8;
     const end = this.size + total;
-    if (this.zeroedTo - end >= ZERO_AHEAD_BYTES || this.zeroedTo > this.segmentBytes) return;
+    if (this.groupBytes >= ZERO_AHEAD_BELOW_GROUP_BYTES || this.zeroedTo - end >= ZERO_AHEAD_BYTES || this.zeroedTo > this.segmentBytes) return;
     const from = Math.max(this.zeroedTo, Math.ceil(end / DIRECT_BLOCK) * DIRECT_BLOCK);
     try {
       direct.zeros(this.fd, from);
