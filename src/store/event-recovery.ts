@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
 import type { Database } from 'better-sqlite3';
 import { hostname } from 'node:os';
 import { FOREIGN_OWNER_QUIET_MS, HEADER_MARK, listSegments, OWNER_MARK, processIdentity, SEGMENT_BYTES, segmentPath, type SegmentOwner } from './event-segments.ts';
@@ -68,6 +68,8 @@ export function recoverEventIndex(db: Database, dir: string, opts: RecoveryOptio
 function unindexed(path: string, known: number | undefined, live: ReadonlySet<string>): { bytes: Buffer; base: number } | undefined {
   let fd: number;
   try {
+    // Checked before opening: opening a FIFO for reading would wait for a writer.
+    if (!lstatSync(path).isFile()) return undefined;
     fd = openSync(path, 'r');
   } catch {
     return undefined;

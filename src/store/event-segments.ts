@@ -52,6 +52,9 @@ export const OWNER_MARK = 0x25;
 
 const NAME = /^(\d{8,})\.jsonl$/;
 
+/** The largest segment number a writer creates (far beyond any real log, well within exact integers). */
+const MAX_SEGMENT = 999_999_999_999;
+
 /**
  * Who writes a segment: its first line, `%` and this as JSON. Recovery leaves alone the segments
  * of a writer that is still running (its groups may be written and not yet synced or indexed):
@@ -109,7 +112,8 @@ export function listSegments(dir: string): number[] {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
   }
-  return names.map((n) => NAME.exec(n)?.[1]).filter((n): n is string => n !== undefined).map(Number).sort((a, b) => a - b);
+  // Numbers past MAX_SEGMENT are not ours (no writer gets there): left alone, never continued from.
+  return names.map((n) => NAME.exec(n)?.[1]).filter((n): n is string => n !== undefined).map(Number).filter((n) => n <= MAX_SEGMENT).sort((a, b) => a - b);
 }
 
 /**
@@ -226,6 +230,7 @@ export class SegmentAppender {
     this.close();
     let next = Math.max(this.segment, ...listSegments(this.dir), 0) + 1;
     for (;;) {
+      if (next > MAX_SEGMENT) throw new Error(`event segments: no free segment number in ${this.dir}`);
       try {
         this.fd = this.direct !== undefined ? openSync(segmentPath(this.dir, next), DIRECT_CREATE_FLAGS, 0o666) : openSync(segmentPath(this.dir, next), 'ax');
         break;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { appendFile, mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, utimes } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -264,6 +264,27 @@ test('a store alone on its database holds its write transaction across groups; r
   assert.equal(committed(), 6);
 });
 
+test('closing a store (twice at once, too) leaves each segment exactly its groups, with no zeros written ahead', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'fp-eventlog-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'events.db');
+  const store = openSqliteStore(path);
+  for (let i = 0; i < 3; i++) await store.events.append([ev(`z${i}`)]);
+  const closes = [store.close(), store.close()];
+  await Promise.all(closes);
+  const segmentDir = segmentsDirFor(path);
+  const files = (await readdir(segmentDir)).filter((n) => n.endsWith('.jsonl'));
+  assert.equal(files.length, 1);
+  const bytes = await readFile(join(segmentDir, files[0]!));
+  assert.equal(bytes.at(-1), 0x0a, 'ends with its last payload line');
+  assert.ok(!bytes.includes(0), 'no zero bytes');
+  // The next open finds nothing to recover and reads every event.
+  const again = openSqliteStore(path);
+  t.after(() => again.close());
+  assert.deepEqual((again.events as unknown as { recovered: unknown }).recovered, { groups: 0, events: 0 });
+  assert.equal(await again.events.count('src_a'), 3);
+});
+
 test('a second store opening the database makes a holding writer let go: its first appends see every acknowledged event', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'fp-eventlog-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
@@ -362,6 +383,9 @@ test('opening never throws on what else the segment folder holds, and indexes no
   // Segment numbers past eight digits are segments too.
   logWithoutIndex(path, [ev('n1')]);
   await rename(join(segs, '00000012.jsonl'), join(segs, '123456789.jsonl'));
+  // A FIFO (opening it to read would wait for a writer) and a number no writer reaches.
+  execFileSync('mkfifo', [join(segs, '00000013.jsonl')]);
+  await appendFile(join(segs, '9007199254740993.jsonl'), 'x');
   const store = openSqliteStore(path);
   t.after(() => store.close());
   assert.deepEqual((store.events as unknown as { recovered: unknown }).recovered, { groups: 1, events: 1 });
@@ -369,6 +393,35 @@ test('opening never throws on what else the segment folder holds, and indexes no
   // The next writer takes the number after the highest.
   await store.events.append([ev('n2')]);
   assert.ok((await readdir(segs)).includes('123456790.jsonl'));
+});
+
+test('a marker folder that cannot be used (a file in its place) leaves the store opening and storing as ever', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'fp-eventlog-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'events.db');
+  await mkdir(segmentsDirFor(path), { recursive: true });
+  await appendFile(join(segmentsDirFor(path), '.stores'), 'not a folder');
+  const store = openSqliteStore(path);
+  t.after(() => store.close());
+  assert.deepEqual(await store.events.append([ev('k1'), ev('k1')]), { stored: 1, duplicates: 1 });
+  assert.equal(await store.events.count('src_a'), 1);
+});
+
+test('processes opening a new database at the same moment apply each migration once', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'fp-eventlog-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const entry = new URL('./sqlite-store.ts', import.meta.url).href;
+  const script = `const { openSqliteStore } = await import(${JSON.stringify(entry)}); const at = Number(process.argv[2]);
+    while (Date.now() < at) {}
+    const s = openSqliteStore(process.argv[1]); await s.close(); console.log('opened');`;
+  for (let round = 0; round < 3; round++) {
+    const path = join(dir, `race${round}.db`);
+    const at = Date.now() + 1_500;
+    const runs = Array.from({ length: 4 }, () => new Promise<string>((resolve) => {
+      execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, path, String(at)], (err, stdout, stderr) => resolve(err ? `failed: ${stderr}` : stdout.trim()));
+    }));
+    assert.deepEqual(await Promise.all(runs), ['opened', 'opened', 'opened', 'opened']);
+  }
 });
 
 test('a segment of a writer on another host (a shared volume) is left alone while it changes, and recovered once quiet', async (t) => {

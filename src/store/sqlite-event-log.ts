@@ -127,12 +127,20 @@ export class SqliteEventLog implements EventLog {
     worker.postMessage({ first, group: joined } satisfies WriterRequest, transfer);
   }
 
-  /** Commits what is queued, waits for every append in flight, then stops the writer. */
-  async close(): Promise<void> {
+  /** Commits what is queued, waits for every append in flight, then stops the writer. Calls after the first share its result. */
+  close(): Promise<void> {
+    this.closing ??= this.shut();
+    return this.closing;
+  }
+
+  private closing: Promise<void> | undefined;
+
+  private async shut(): Promise<void> {
     this.closed = true;
     this.flush();
     if (this.inFlight.size > 0) await new Promise<void>((resolve) => { this.idle = resolve; });
-    await this.sync();
+    // The writer commits, cuts its segment to its last group and closes its connection, then stops.
+    await this.sync(true);
     const worker = this.worker;
     this.worker = undefined;
     await worker?.terminate();
@@ -192,7 +200,7 @@ export class SqliteEventLog implements EventLog {
    * Resolves once the writer has committed every row it holds (see sqlite-event-worker.ts), so
    * that reads on this connection see every resolved append.
    */
-  private sync(): Promise<void> {
+  private sync(close = false): Promise<void> {
     const worker = this.worker;
     if (worker === undefined) return Promise.resolve();
     const id = this.nextSync++;
@@ -200,7 +208,7 @@ export class SqliteEventLog implements EventLog {
     worker.ref();
     return new Promise((resolve) => {
       this.syncs.set(id, resolve);
-      worker.postMessage({ sync: id } satisfies WriterRequest);
+      worker.postMessage((close ? { sync: id, close: true } : { sync: id }) satisfies WriterRequest);
     });
   }
 

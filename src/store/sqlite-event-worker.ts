@@ -18,9 +18,10 @@ import { OtherStores } from './store-processes.ts';
 
 /**
  * A message from the main thread: consecutive appends; `warm` (load the deduplication window
- * now); or `sync` (commit what is held, then answer `{ synced }` with the same number).
+ * now); or `sync` (commit what is held, then answer `{ synced }` with the same number; with
+ * `close`, also close the segment and the connection first: the last message).
  */
-export type WriterRequest = { readonly first: number; readonly group: EventGroup } | { readonly warm: true } | { readonly sync: number };
+export type WriterRequest = { readonly first: number; readonly group: EventGroup } | { readonly warm: true } | { readonly sync: number; readonly close?: true };
 type GroupRequest = Extract<WriterRequest, { group: EventGroup }>;
 
 /** A message to the main thread. */
@@ -72,7 +73,7 @@ if (parentPort !== null && workerData !== null && typeof (workerData as WriterDa
     try {
       write.release();
     } catch (err) {
-      process.emitWarning(`event index commit failed; the rows are indexed again from the segment log at the next start: ${String(err)}`);
+      process.emitWarning(`event index commit failed (acknowledged events are in the segment log; their rows go in with the next group that commits, or at the next start): ${String(err)}`);
     }
   };
   /** Holds the transaction across groups while this is the only store open, else commits per group. */
@@ -120,6 +121,8 @@ if (parentPort !== null && workerData !== null && typeof (workerData as WriterDa
     }
     if ('sync' in m) {
       release();
+      // Closing: the segment is cut to its last group and the connection closed before the answer.
+      if (m.close === true) shut();
       port.postMessage({ synced: m.sync } satisfies WriterReply);
       return;
     }
@@ -129,9 +132,13 @@ if (parentPort !== null && workerData !== null && typeof (workerData as WriterDa
     // Runs after the port's pending messages are delivered: they join this group.
     setImmediate(flush);
   });
-  port.once('close', () => {
+  let open = true;
+  const shut = (): void => {
+    if (!open) return;
+    open = false;
     release();
     segments.close();
     db.close();
-  });
+  };
+  port.once('close', shut);
 }

@@ -85,7 +85,8 @@ export interface HoldingEventWriter extends EventWriter {
   /**
    * Commits the held transaction, if any. Should the commit fail (or the transaction have been
    * lost to an error), the held groups' rows are written again in a transaction of their own;
-   * throws only when that fails too (the rows are then indexed from the log at the next start).
+   * throws when that fails too: they then go in with the next group that commits (or, should
+   * the process stop first, from the log at the next start).
    */
   release(): void;
   /** When the held transaction began (ms since the epoch), or undefined when none is held. */
@@ -279,15 +280,39 @@ export function createHoldingWriter(db: Database, segments: SegmentAppender, ded
   /** The groups indexed in the held transaction, while one is held. */
   let held: LoggedGroup[] | undefined;
   let heldSince: number | undefined;
-  const indexHeld = (g: LoggedGroup) => index(g.events, g.sizes, g.segment, g.payloadStart, g.end);
-  /** The held transaction is gone (rolled back): its groups' rows go in again, in one transaction. */
-  const rewrite = (groups: LoggedGroup[]): void => {
+  /**
+   * Acknowledged groups whose rows could not be committed (a full disk): they go in first, in
+   * order, with the next group that commits, so the segment's indexed position never passes them
+   * (should the process stop first, the next start indexes them from the log).
+   */
+  let owed: LoggedGroup[] = [];
+  const indexOne = (g: LoggedGroup) => index(g.events, g.sizes, g.segment, g.payloadStart, g.end);
+  /** Indexes `groups` in order (in a savepoint when a transaction is held, else in a transaction of their own); returns the last one's counts. */
+  const indexAll = db.transaction((groups: readonly LoggedGroup[]): number[] => {
+    let stored: number[] = [];
+    for (const g of groups) stored = indexOne(g);
+    return stored;
+  });
+  /** Nothing held any more: what it held is rolled back and owed. */
+  const drop = (groups: LoggedGroup[]): void => {
     held = undefined;
     heldSince = undefined;
     if (db.inTransaction) db.exec('ROLLBACK');
+    owed = [...owed, ...groups];
     // The window counted the rolled-back rows: load it again from what is committed.
     index.reset();
-    db.transaction(() => { for (const g of groups) indexHeld(g); }).immediate();
+  };
+  /** Writes the owed groups' rows in a transaction of their own; throws when that fails too (they stay owed). */
+  const settle = (): void => {
+    if (owed.length === 0 || held !== undefined) return;
+    const groups = owed;
+    try {
+      indexAll.immediate(groups);
+      owed = [];
+    } catch (err) {
+      index.reset();
+      throw err;
+    }
   };
   const write = (group: EventGroup): number[] => {
     const header = groupHeader(group.events);
@@ -295,14 +320,18 @@ export function createHoldingWriter(db: Database, segments: SegmentAppender, ded
     for (const c of group.chunks) total += c.byteLength;
     const at = segments.append([header, ...group.chunks]);
     const g: LoggedGroup = { events: group.events, sizes: group.sizes, segment: at.segment, payloadStart: at.offset + header.byteLength, end: at.offset + total };
+    const groups = owed.length > 0 ? [...owed, g] : [g];
     try {
-      // Inside a held transaction this runs in a savepoint: a failure undoes this group only.
-      const stored = indexHeld(g);
-      held?.push(g);
+      // Inside a held transaction this runs in a savepoint: a failure undoes these groups only.
+      const stored = held !== undefined ? indexAll(groups) : indexAll.immediate(groups);
+      owed = [];
+      held?.push(...groups);
       return stored;
     } catch (err) {
-      // Some errors (a full disk, I/O) roll back the whole transaction: the held groups go in again.
-      if (held !== undefined && !db.inTransaction) rewrite(held);
+      // Some errors (a full disk, I/O) roll back the whole held transaction: its groups are owed.
+      if (held !== undefined && !db.inTransaction) drop(held);
+      // Rows the failure undid may have been counted by the window already.
+      else index.reset();
       throw err;
     }
   };
@@ -315,15 +344,17 @@ export function createHoldingWriter(db: Database, segments: SegmentAppender, ded
     heldSince = Date.now();
   };
   const release = (): void => {
-    if (held === undefined) return;
-    const groups = held;
-    try {
-      db.exec('COMMIT');
-      held = undefined;
-      heldSince = undefined;
-    } catch {
-      rewrite(groups);
+    if (held !== undefined) {
+      const groups = held;
+      try {
+        db.exec('COMMIT');
+        held = undefined;
+        heldSince = undefined;
+      } catch {
+        drop(groups);
+      }
     }
+    settle();
   };
   const writer = Object.assign(write, { warm: index.warm, hold, release });
   return Object.defineProperty(writer, 'heldSince', { get: () => heldSince }) as HoldingEventWriter;

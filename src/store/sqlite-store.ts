@@ -28,6 +28,7 @@ export function openSqliteStore(path: string, opts: EventLogOptions = {}): Store
   // Marked open before the first write lock is asked for: a writer holding its transaction
   // across groups (another process on this database) lets go at once.
   const marker = path === ':memory:' ? undefined : markStoreOpen(segmentsDirFor(path));
+  // (Without a marker, as where the folder cannot take one, the writer commits every group.)
   try {
     return openMarked(path, opts, marker);
   } catch (err) {
@@ -62,14 +63,24 @@ function openMarked(path: string, opts: EventLogOptions, marker: StoreMarker | u
   };
 }
 
+/**
+ * Applies the migrations the database lacks, each in a write transaction that reads the version
+ * again under the lock: two processes opening a new database at once apply each one once.
+ */
 function migrate(db: Database): void {
-  const done = db.pragma('user_version', { simple: true }) as number;
-  SQLITE_MIGRATIONS.slice(done).forEach((sql, i) => {
-    db.transaction(() => {
+  // Up to date (the usual case): no write lock asked for.
+  if ((db.pragma('user_version', { simple: true }) as number) >= SQLITE_MIGRATIONS.length) return;
+  for (;;) {
+    const applied = db.transaction(() => {
+      const done = db.pragma('user_version', { simple: true }) as number;
+      const sql = SQLITE_MIGRATIONS[done];
+      if (sql === undefined) return false;
       db.exec(sql);
-      db.pragma(`user_version = ${done + i + 1}`);
-    })();
-  });
+      db.pragma(`user_version = ${done + 1}`);
+      return true;
+    }).immediate();
+    if (!applied) return;
+  }
 }
 
 function workspaceRepo(db: Database): WorkspaceRepo {

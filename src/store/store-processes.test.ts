@@ -6,7 +6,13 @@ import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { processIdentity } from './event-segments.ts';
-import { FOREIGN_MARKER_QUIET_MS, markStoreOpen, OtherStores, storesDirOf } from './store-processes.ts';
+import { FOREIGN_MARKER_QUIET_MS, markStoreOpen, OtherStores, storesDirOf, type StoreMarker } from './store-processes.ts';
+
+function mark(dir: string): StoreMarker {
+  const m = markStoreOpen(dir);
+  assert.ok(m, 'marked open');
+  return m;
+}
 
 async function folder(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'fp-stores-'));
@@ -27,11 +33,11 @@ async function deadMarker(): Promise<Record<string, unknown>> {
 
 test('a store alone sees no other; a second store, in this process or another, is seen until it closes', async (t) => {
   const dir = await folder(t);
-  const a = markStoreOpen(dir);
+  const a = mark(dir);
   t.after(() => a.close());
   const others = new OtherStores(dir, a.id);
   assert.equal(others.present(), false);
-  const b = markStoreOpen(dir);
+  const b = mark(dir);
   assert.equal(others.present(), true);
   b.close();
   assert.equal(others.present(), false);
@@ -42,18 +48,18 @@ test('a store alone sees no other; a second store, in this process or another, i
 
 test('markers of processes that died without closing are not counted, and the next store to open removes them', async (t) => {
   const dir = await folder(t);
-  const a = markStoreOpen(dir);
+  const a = mark(dir);
   t.after(() => a.close());
   await writeFile(join(storesDirOf(dir), 'dead.json'), JSON.stringify(await deadMarker()));
   assert.equal(new OtherStores(dir, a.id).present(), false);
-  const b = markStoreOpen(dir);
+  const b = mark(dir);
   t.after(() => b.close());
   assert.deepEqual(readdirSync(storesDirOf(dir)).sort(), [`${a.id}.json`, `${b.id}.json`].sort());
 });
 
 test('a marker of another host counts while it is refreshed; unreadable markers and a missing own marker count as others', async (t) => {
   const dir = await folder(t);
-  const a = markStoreOpen(dir);
+  const a = mark(dir);
   t.after(() => a.close());
   const path = join(storesDirOf(dir), 'far.json');
   await writeFile(path, JSON.stringify({ pid: 1, boot: 'x', start: '1', host: `not-${hostname()}` }));
@@ -66,4 +72,22 @@ test('a marker of another host counts while it is refreshed; unreadable markers 
   await rm(join(storesDirOf(dir), 'torn.json'));
   assert.equal(new OtherStores(dir, 'not-a-marker-here').present(), true);
   assert.equal(new OtherStores(join(dir, 'missing'), a.id).present(), true);
+});
+
+test('a stale marker of this same process id (pid 1 of a container, run after run) is not counted, and is swept', async (t) => {
+  const dir = await folder(t);
+  const a = mark(dir);
+  t.after(() => a.close());
+  await writeFile(join(storesDirOf(dir), 'stale.json'), JSON.stringify({ pid: process.pid, boot: processIdentity().boot, start: 'an earlier run', host: hostname() }));
+  assert.equal(new OtherStores(dir, a.id).present(), false);
+  const b = mark(dir);
+  t.after(() => b.close());
+  assert.ok(!readdirSync(storesDirOf(dir)).includes('stale.json'));
+});
+
+test('where no marker can be left (the marker folder is a file), the store is simply not marked', async (t) => {
+  const dir = await folder(t);
+  await writeFile(storesDirOf(dir), 'not a folder');
+  assert.equal(markStoreOpen(dir), undefined);
+  assert.equal(markStoreOpen(join(dir, 'missing', 'deeper')) !== undefined, true);
 });

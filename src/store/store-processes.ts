@@ -43,15 +43,28 @@ export interface StoreMarker {
   close(): void;
 }
 
-/** Leaves this store's marker in `segmentsDir` (created when missing) until closed. */
-export function markStoreOpen(segmentsDir: string): StoreMarker {
+/**
+ * Leaves this store's marker in `segmentsDir` (created when missing) until closed; undefined
+ * when it cannot (the folder is a file, unwritable...): the store then never holds its
+ * transaction across groups, and opens all the same.
+ */
+export function markStoreOpen(segmentsDir: string): StoreMarker | undefined {
   const dir = storesDirOf(segmentsDir);
-  mkdirSync(dir, { recursive: true });
-  sweep(dir);
   const id = randomUUID();
   const path = join(dir, `${id}.json`);
-  const marker: Marker = { pid: process.pid, ...processIdentity(), host: hostname() };
-  writeFileSync(path, JSON.stringify(marker));
+  try {
+    mkdirSync(dir, { recursive: true });
+    sweep(dir);
+    const marker: Marker = { pid: process.pid, ...processIdentity(), host: hostname() };
+    writeFileSync(path, JSON.stringify(marker));
+  } catch {
+    try {
+      rmSync(path, { force: true });
+    } catch {
+      // Nothing was written there.
+    }
+    return undefined;
+  }
   const refresh = setInterval(() => {
     try {
       const now = new Date();
@@ -122,11 +135,12 @@ function isOpen(path: string, now: number): boolean {
   }
   if (typeof m !== 'object' || m === null || typeof m.pid !== 'number' || typeof m.host !== 'string') return true;
   if (m.host !== hostname()) return now - modified < FOREIGN_MARKER_QUIET_MS;
-  if (m.pid === process.pid) return true;
   if (typeof m.boot === 'string' && typeof m.start === 'string' && m.boot !== '' && m.start !== '') {
+    // Also for this process id: a container's process is pid 1 run after run, its start time tells them apart.
     const current = processIdentity(m.pid);
     return current.boot === m.boot && current.start === m.start;
   }
+  if (m.pid === process.pid) return true;
   try {
     process.kill(m.pid, 0);
     return true;
