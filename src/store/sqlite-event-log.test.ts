@@ -264,6 +264,38 @@ test('a store alone on its database holds its write transaction across groups; r
   assert.equal(committed(), 6);
 });
 
+test('control-plane writes on the main connection never wait out a transaction the event writer holds', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'fp-eventlog-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  // Held until something asks: a write that waited for the writer's own timer would time out.
+  const store = openSqliteStore(join(dir, 'events.db'), { holdMs: 600_000 });
+  t.after(() => store.close());
+  // The writer thread is running (and holding) before the load starts.
+  await store.events.append([ev('c-first')]);
+  let appending = true;
+  let appended = 1;
+  const load = (async () => {
+    while (appending) {
+      await store.events.append([ev(`c${appended}`)]);
+      appended += 1;
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 100));
+  const times: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const started = performance.now();
+    await store.workspaces.create({ id: `ws${i}`, name: 'Shop', plan: 'business', createdAt: 1 });
+    times.push(performance.now() - started);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  appending = false;
+  await load;
+  assert.ok(appended > 20, `appends ran meanwhile (${appended})`);
+  assert.equal((await store.workspaces.list()).length, 20);
+  assert.ok(Math.max(...times) < 1_000, `slowest control write ${Math.max(...times).toFixed(1)} ms`);
+  assert.equal(await store.events.count('src_a'), appended);
+});
+
 test('closing a store (twice at once, too) leaves each segment exactly its groups, with no zeros written ahead', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'fp-eventlog-'));
   t.after(() => rm(dir, { recursive: true, force: true }));

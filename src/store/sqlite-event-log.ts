@@ -5,7 +5,7 @@ import { encodeEvents, groupEvents, type EncodedEvents, type LoggedEvent, type S
 import type { EventLog } from './types.ts';
 import { SegmentReader, segmentsDirFor } from './event-segments.ts';
 import { recoverEventIndex, type RecoveryReport } from './event-recovery.ts';
-import type { WriterData, WriterReply, WriterRequest } from './sqlite-event-worker.ts';
+import { LockState, type WriterData, type WriterReply, type WriterRequest } from './sqlite-event-worker.ts';
 import { createEventWriter, DEDUP_WINDOW_EVENTS, type AppendCounts, type EventWriter } from './sqlite-event-writer.ts';
 
 /** Tuning of a {@link SqliteEventLog}. */
@@ -33,6 +33,9 @@ interface Pending {
 }
 
 const WORKER_ENTRY = new URL('./sqlite-event-worker.ts', import.meta.url).href;
+
+/** Longest the main thread waits for the writer to let go of a held transaction before writing (then SQLite's busy timeout applies). */
+const LOCK_WAIT_MS = 200;
 
 /** Ids of this process's running writer threads: recovery leaves their segments alone. */
 const LIVE_WRITERS = new Set<string>();
@@ -70,6 +73,8 @@ export class SqliteEventLog implements EventLog {
   private readonly holdMs: number | undefined;
   private nextSync = 0;
   private readonly syncs = new Map<number, () => void>();
+  /** Shared with the writer thread (see LockState in sqlite-event-worker.ts). */
+  private readonly lock = new Int32Array(new SharedArrayBuffer(LockState.SLOTS * Int32Array.BYTES_PER_ELEMENT));
 
   constructor(private readonly db: Database, opts: EventLogOptions = {}) {
     this.dedupWindow = opts.dedupWindowEvents ?? DEDUP_WINDOW_EVENTS;
@@ -161,7 +166,7 @@ export class SqliteEventLog implements EventLog {
   private writer(): Worker {
     if (this.worker !== undefined) return this.worker;
     const id = randomUUID();
-    const data: WriterData = { path: this.db.name, segmentsDir: segmentsDirFor(this.db.name), dedupWindow: this.dedupWindow, writer: id, ...(this.storeMarker === undefined ? {} : { storeMarker: this.storeMarker }), ...(this.holdMs === undefined ? {} : { holdMs: this.holdMs }) };
+    const data: WriterData = { path: this.db.name, segmentsDir: segmentsDirFor(this.db.name), dedupWindow: this.dedupWindow, writer: id, ...(this.storeMarker === undefined ? {} : { storeMarker: this.storeMarker }), ...(this.holdMs === undefined ? {} : { holdMs: this.holdMs }), lock: this.lock.buffer as SharedArrayBuffer };
     // The worker loads TypeScript through tsx like the main thread (loader hooks are per thread).
     const api = import.meta.resolve('tsx/esm/api');
     const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(WORKER_ENTRY)}); })`;
@@ -194,6 +199,30 @@ export class SqliteEventLog implements EventLog {
     LIVE_WRITERS.add(id);
     this.worker = worker;
     return worker;
+  }
+
+  /**
+   * Runs `write` (a write on this log's connection, the main thread's) without waiting out a
+   * transaction the writer thread holds: while it runs the writer holds none, and one it holds
+   * is let go first (a message, then at most {@link LOCK_WAIT_MS} of waiting here). Nests.
+   */
+  exclusively<T>(write: () => T): T {
+    const lock = this.lock;
+    Atomics.add(lock, LockState.WANTED, 1);
+    try {
+      const worker = this.worker;
+      if (worker !== undefined && Atomics.load(lock, LockState.HOLDING) === 1) {
+        const seen = Atomics.load(lock, LockState.RELEASES);
+        worker.postMessage({ sync: -1 } satisfies WriterRequest);
+        const until = Date.now() + LOCK_WAIT_MS;
+        while (Atomics.load(lock, LockState.HOLDING) === 1 && Atomics.load(lock, LockState.RELEASES) === seen && Date.now() < until) {
+          Atomics.wait(lock, LockState.RELEASES, seen, until - Date.now());
+        }
+      }
+      return write();
+    } finally {
+      Atomics.sub(lock, LockState.WANTED, 1);
+    }
   }
 
   /**

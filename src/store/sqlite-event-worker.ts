@@ -47,7 +47,17 @@ export interface WriterData {
   readonly storeMarker?: string;
   /** How long a held transaction may stay open (default {@link HOLD_MS}). */
   readonly holdMs?: number;
+  /** Shared with the main thread, see {@link LockState}. */
+  readonly lock?: SharedArrayBuffer;
 }
+
+/**
+ * Int32 slots of the buffer the writer shares with its main thread so that the main connection's
+ * writes never wait out a held transaction: the writer sets `HOLDING` while it holds one and
+ * bumps `RELEASES` (and notifies) each time it lets go; the main thread sets `WANTED` around its
+ * own writes, during which the writer holds nothing (each group commits on its own).
+ */
+export const LockState = { HOLDING: 0, RELEASES: 1, WANTED: 2, SLOTS: 3 } as const;
 
 /** Longest a write transaction is held across groups: the lag of other connections' reads. */
 export const HOLD_MS = 10;
@@ -66,6 +76,7 @@ if (parentPort !== null && workerData !== null && typeof (workerData as WriterDa
   let queue: GroupRequest[] = [];
   let scheduled = false;
   let timer: NodeJS.Timeout | undefined;
+  const lock = data.lock === undefined ? undefined : new Int32Array(data.lock);
   /** Commits what is held; a failure is reported, the rows come back from the log at the next start. */
   const release = (): void => {
     if (timer !== undefined) clearTimeout(timer);
@@ -75,12 +86,18 @@ if (parentPort !== null && workerData !== null && typeof (workerData as WriterDa
     } catch (err) {
       process.emitWarning(`event index commit failed (acknowledged events are in the segment log; their rows go in with the next group that commits, or at the next start): ${String(err)}`);
     }
+    if (lock !== undefined && Atomics.load(lock, LockState.HOLDING) === 1) {
+      Atomics.store(lock, LockState.HOLDING, 0);
+      Atomics.add(lock, LockState.RELEASES, 1);
+      Atomics.notify(lock, LockState.RELEASES);
+    }
   };
-  /** Holds the transaction across groups while this is the only store open, else commits per group. */
+  /** Holds the transaction across groups while this is the only store open and the main thread is not writing, else commits per group. */
   const beginGroup = (): void => {
-    if (others === undefined || others.present()) return release();
+    if (others === undefined || others.present() || (lock !== undefined && Atomics.load(lock, LockState.WANTED) > 0)) return release();
     try {
       write.hold();
+      if (lock !== undefined) Atomics.store(lock, LockState.HOLDING, 1);
     } catch {
       // The lock is busy (another connection writes): this group commits on its own.
     }

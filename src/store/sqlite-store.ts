@@ -45,6 +45,7 @@ function openMarked(path: string, opts: EventLogOptions, marker: StoreMarker | u
   db.pragma('busy_timeout = 5000');
   migrate(db);
   const events = new SqliteEventLog(db, { ...opts, ...(marker === undefined ? {} : { storeMarker: marker.id }) });
+  writesExclusively(db, events);
   return {
     workspaces: workspaceRepo(db),
     sources: sourceRepo(db),
@@ -61,6 +62,29 @@ function openMarked(path: string, opts: EventLogOptions, marker: StoreMarker | u
       marker?.close();
     },
   };
+}
+
+/**
+ * From here on, every write on `db` (a statement that changes something, a transaction) runs
+ * through `events.exclusively`, so it never waits out a transaction the event writer holds; and
+ * transactions begin `IMMEDIATE` (the write lock first), so one that reads before it writes never
+ * meets a snapshot another connection's commit has made stale (`SQLITE_BUSY_SNAPSHOT`).
+ */
+function writesExclusively(db: Database, events: SqliteEventLog): void {
+  const prepare = db.prepare.bind(db);
+  db.prepare = ((sql: string) => {
+    const st = prepare(sql);
+    if (st.reader) return st;
+    const run = st.run.bind(st);
+    st.run = ((...args: unknown[]) => events.exclusively(() => run(...(args as [])))) as typeof st.run;
+    return st;
+  }) as typeof db.prepare;
+  const transaction = db.transaction.bind(db);
+  db.transaction = ((fn: (...args: never[]) => unknown) => {
+    const tx = transaction(fn);
+    const immediate = (...args: unknown[]) => events.exclusively(() => tx.immediate(...(args as never[])));
+    return Object.assign(immediate, { default: immediate, immediate, deferred: immediate, exclusive: (...args: unknown[]) => events.exclusively(() => tx.exclusive(...(args as never[]))) });
+  }) as typeof db.transaction;
 }
 
 /**
