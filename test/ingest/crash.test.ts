@@ -101,8 +101,9 @@ test('every event answered 200 is stored exactly once after SIGKILL under load a
   const load = startLoad(source.writeKey, () => target);
   await new Promise((r) => setTimeout(r, 1_500));
   const ackedBeforeKill = load.acked.length;
-  target = undefined;
+  // Killed while the load goes on: requests in flight (and any sent until it is gone) fail on the network.
   await child.kill('SIGKILL');
+  target = undefined;
   child = await startChildFirstparty(env);
   target = { port: child.info.edgePort, ca: child.info.caPem };
   await new Promise((r) => setTimeout(r, 1_000));
