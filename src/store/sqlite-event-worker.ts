@@ -62,6 +62,12 @@ export const LockState = { HOLDING: 0, RELEASES: 1, WANTED: 2, SLOTS: 3 } as con
 /** Longest a write transaction is held across groups: the lag of other connections' reads. */
 export const HOLD_MS = 10;
 
+/**
+ * Transactions are held across groups only while groups average fewer events than this: a
+ * commit's fixed cost matters for groups of single events, not for groups of batches.
+ */
+export const HOLD_BELOW_GROUP_EVENTS = 200;
+
 if (parentPort !== null && workerData !== null && typeof (workerData as WriterData).path === 'string') {
   const port = parentPort;
   const data = workerData as WriterData;
@@ -92,9 +98,15 @@ if (parentPort !== null && workerData !== null && typeof (workerData as WriterDa
       Atomics.notify(lock, LockState.RELEASES);
     }
   };
-  /** Holds the transaction across groups while this is the only store open and the main thread is not writing, else commits per group. */
-  const beginGroup = (): void => {
-    if (others === undefined || others.present() || (lock !== undefined && Atomics.load(lock, LockState.WANTED) > 0)) return release();
+  /** Moving average of events per group. */
+  let groupEvents = 0;
+  /**
+   * Holds the transaction across groups while this is the only store open, the main thread is not
+   * writing and groups are small ({@link HOLD_BELOW_GROUP_EVENTS}); else each group commits on its own.
+   */
+  const beginGroup = (events: number): void => {
+    groupEvents += (events - groupEvents) / 8;
+    if (groupEvents >= HOLD_BELOW_GROUP_EVENTS || others === undefined || others.present() || (lock !== undefined && Atomics.load(lock, LockState.WANTED) > 0)) return release();
     try {
       write.hold();
       if (lock !== undefined) Atomics.store(lock, LockState.HOLDING, 1);
@@ -114,7 +126,9 @@ if (parentPort !== null && workerData !== null && typeof (workerData as WriterDa
     scheduled = false;
     const group = queue;
     queue = [];
-    beginGroup();
+    let events = 0;
+    for (const m of group) events += m.group.events.count;
+    beginGroup(events);
     let stored: number[];
     try {
       // One message per group is the rule; should more be waiting, they commit together.
