@@ -5,6 +5,7 @@ import { encodeEvents, groupEvents, type EncodedEvents, type LoggedEvent, type S
 import type { EventLog } from './types.ts';
 import { SegmentReader, segmentsDirFor } from './event-segments.ts';
 import { recoverEventIndex, type RecoveryReport } from './event-recovery.ts';
+import { packGroup } from './packed-columns.ts';
 import { LockState, type WriterData, type WriterReply, type WriterRequest } from './sqlite-event-worker.ts';
 import { createEventWriter, DEDUP_WINDOW_EVENTS, type AppendCounts, type EventWriter } from './sqlite-event-writer.ts';
 
@@ -129,7 +130,8 @@ export class SqliteEventLog implements EventLog {
     this.sending = true;
     // One message per group: the appends' fields joined, their payload buffers moved (not copied).
     const { group: joined, transfer } = groupEvents(group.map((p) => p.events));
-    worker.postMessage({ first, group: joined } satisfies WriterRequest, transfer);
+    // Columns whose values come in runs cross as runs: cloning costs per value.
+    worker.postMessage({ first, group: packGroup(joined) } satisfies WriterRequest, transfer);
   }
 
   /** Commits what is queued, waits for every append in flight, then stops the writer. Calls after the first share its result. */

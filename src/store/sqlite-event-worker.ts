@@ -3,7 +3,7 @@
  * the database and the payload segment log (event-segments.ts), and commits continuously.
  * Messages that arrive while a group is committing (fsyncs included) wait in the port and form
  * the next group, so the main thread never blocks on disk. Protocol: in `{ first, group }`
- * (an {@link EventGroup} of appends numbered `first`, `first + 1`..., payload buffers
+ * (an {@link EventGroup} of appends, its columns packed (packed-columns.ts), numbered `first`, `first + 1`..., payload buffers
  * transferred), out `{ first, stored }` (new events per append) once the group holding them is
  * synced to the segment log and its rows are written (committed, or in the held transaction,
  * which commits within {@link HOLD_MS} and before any `{ synced }` answer), or
@@ -11,7 +11,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
-import { mergeGroups, type EventGroup } from '../core/index.ts';
+import { mergeGroups } from '../core/index.ts';
+import { unpackGroup, type PackedGroup } from './packed-columns.ts';
 import { SegmentAppender } from './event-segments.ts';
 import { applyWriterPragmas, createHoldingWriter } from './sqlite-event-writer.ts';
 import { OtherStores } from './store-processes.ts';
@@ -21,8 +22,8 @@ import { OtherStores } from './store-processes.ts';
  * now); or `sync` (commit what is held, then answer `{ synced }` with the same number; with
  * `close`, also close the segment and the connection first: the last message).
  */
-export type WriterRequest = { readonly first: number; readonly group: EventGroup } | { readonly warm: true } | { readonly sync: number; readonly close?: true };
-type GroupRequest = Extract<WriterRequest, { group: EventGroup }>;
+export type WriterRequest = { readonly first: number; readonly group: PackedGroup } | { readonly warm: true } | { readonly sync: number; readonly close?: true };
+type GroupRequest = Extract<WriterRequest, { group: PackedGroup }>;
 
 /** A message to the main thread. */
 export type WriterReply =
@@ -132,7 +133,7 @@ if (parentPort !== null && workerData !== null && typeof (workerData as WriterDa
     let stored: number[];
     try {
       // One message per group is the rule; should more be waiting, they commit together.
-      stored = write(mergeGroups(group.map((m) => m.group)));
+      stored = write(mergeGroups(group.map((m) => unpackGroup(m.group))));
     } catch (err) {
       for (const m of group) port.postMessage({ first: m.first, count: m.group.sizes.length, error: String(err) } satisfies WriterReply);
       endGroup();
