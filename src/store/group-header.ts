@@ -1,3 +1,6 @@
+import type { EncodedEvents } from '../core/index.ts';
+import { packColumns } from './packed-columns.ts';
+
 /**
  * The header line of a group in a payload segment (event-segments.ts): `#`, then the JSON of its
  * events' index fields ({@link GroupHeader}), then a newline.
@@ -10,53 +13,16 @@
  * column (the form headers had before), so segments written by earlier versions still recover.
  */
 
-/** The index fields of a group's events, one array per field. */
-export interface GroupHeader {
-  readonly count: number;
-  readonly sourceIds: string[];
-  readonly messageIds: string[];
-  readonly types: string[];
-  readonly reasons: Array<string | null>;
-  readonly receivedAts: number[];
-  readonly payloadLengths: number[];
-}
+/** The index fields of a group's events, one array per field: an append's columns without its payloads. */
+export type GroupHeader = Omit<EncodedEvents, 'payloads'>;
 
 /** The header line of a group of `events`: `#`, their index fields as JSON, a newline. */
 export function groupHeader(events: GroupHeader): Buffer {
-  const { count, sourceIds, messageIds, types, reasons, receivedAts, payloadLengths } = events;
+  const p = packColumns(events);
   return Buffer.from(
-    `#{"count":${count},"sourceIds":${runsOf(sourceIds, count)},"messageIds":${JSON.stringify(messageIds)},"types":${runsOf(types, count)}` +
-    `,"reasons":${sparseOf(reasons, count)},"receivedAts":${runsOf(receivedAts, count)},"payloadLengths":${JSON.stringify(payloadLengths)}}\n`,
+    `#{"count":${p.count},"sourceIds":{"runs":${JSON.stringify(p.sourceIds)}},"messageIds":${JSON.stringify(p.messageIds)},"types":{"runs":${JSON.stringify(p.types)}}` +
+    `,"reasons":{"at":${JSON.stringify(p.reasons)}},"receivedAts":{"runs":${JSON.stringify(p.receivedAts)}},"payloadLengths":${JSON.stringify(p.payloadLengths)}}\n`,
   );
-}
-
-/** `{"runs":[...]}` of the first `count` values. */
-function runsOf(values: ReadonlyArray<string | number>, count: number): string {
-  const out: Array<string | number> = [];
-  let value = values[0]!;
-  let length = 1;
-  for (let i = 1; i < count; i++) {
-    const v = values[i]!;
-    if (v === value) {
-      length += 1;
-      continue;
-    }
-    out.push(value, length);
-    value = v;
-    length = 1;
-  }
-  out.push(value, length);
-  return `{"runs":${JSON.stringify(out)}}`;
-}
-
-/** `{"at":[...]}` of the non-null reasons among the first `count`. */
-function sparseOf(reasons: ReadonlyArray<string | null>, count: number): string {
-  const out: Array<string | number> = [];
-  for (let i = 0; i < count; i++) {
-    const r = reasons[i];
-    if (r !== null && r !== undefined) out.push(i, r);
-  }
-  return `{"at":${JSON.stringify(out)}}`;
 }
 
 type Check = (v: unknown) => boolean;

@@ -26,17 +26,17 @@ export interface PackedGroup {
   readonly chunks: Uint8Array[];
 }
 
+/** The columns of `e` packed: runs and rejections as {@link PackedEvents} has them (group headers are written from these too). */
+export function packColumns(e: GroupEvents): PackedEvents {
+  return {
+    count: e.count, sourceIds: runs(e.sourceIds, e.count), messageIds: e.messageIds, types: runs(e.types, e.count),
+    reasons: rejections(e.reasons, e.count), receivedAts: runs(e.receivedAts, e.count) as number[], payloadLengths: e.payloadLengths,
+  };
+}
+
 /** `group` in its posted form ({@link unpackGroup} restores it). */
 export function packGroup(group: EventGroup): PackedGroup {
-  const e = group.events;
-  return {
-    events: {
-      count: e.count, sourceIds: runs(e.sourceIds, e.count), messageIds: e.messageIds, types: runs(e.types, e.count),
-      reasons: rejections(e.reasons, e.count), receivedAts: runs(e.receivedAts, e.count) as number[], payloadLengths: e.payloadLengths,
-    },
-    sizes: group.sizes,
-    chunks: group.chunks,
-  };
+  return { events: packColumns(group.events), sizes: group.sizes, chunks: group.chunks };
 }
 
 /** The group {@link packGroup} was given. */

@@ -10,6 +10,13 @@ import { processIdentity, SegmentAppender, SegmentReader, segmentsDirFor } from 
 import { groupHeader } from './group-header.ts';
 import { openSqliteStore } from './sqlite-store.ts';
 
+/** A database path `events.db` in a folder of its own, removed after the test. */
+async function tempDatabase(t: { after: (fn: () => Promise<void>) => void }): Promise<{ dir: string; path: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'fp-eventlog-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return { dir, path: join(dir, 'events.db') };
+}
+
 const ev = (messageId: string, sourceId = 'src_a'): StoredEvent => ({
   sourceId, messageId, type: 'track', status: 'accepted', reason: null, receivedAt: 1, payload: { event: messageId },
 });
@@ -39,9 +46,7 @@ test('concurrent appends share one commit and each learns its own counts', async
 });
 
 test('a file database commits in the writer thread: counts are exact, reads see every resolved append, close drains', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'fp-eventlog-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const path = join(dir, 'events.db');
+  const { path } = await tempDatabase(t);
   const store = openSqliteStore(path);
   let closed = false;
   t.after(async () => { if (!closed) await store.close(); });
@@ -67,9 +72,8 @@ test('a file database commits in the writer thread: counts are exact, reads see 
 });
 
 test('a file database keeps every index field of every row, whether a chunk\'s rows share source, type and reason or not', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'fp-eventlog-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const store = openSqliteStore(join(dir, 'events.db'));
+  const { path } = await tempDatabase(t);
+  const store = openSqliteStore(path);
   t.after(() => store.close());
   // One append of 100 alike events (a chunk sharing its values), then appends that mix sources,
   // types, reasons and receipt times, all committed as one group across several chunks.
@@ -87,9 +91,7 @@ test('a file database keeps every index field of every row, whether a chunk\'s r
 });
 
 test('a file database keeps payloads in the segment log, byte-exact (non-ASCII included), and reads them back by position', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'fp-eventlog-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const path = join(dir, 'events.db');
+  const { path } = await tempDatabase(t);
   const store = openSqliteStore(path);
   t.after(() => store.close());
   const odd = { event: 'Bestellung abgeschlossen — 注文 ✓ 😀', nested: { line: 'a\nb', quote: '"' } };
@@ -112,9 +114,7 @@ test('a file database keeps payloads in the segment log, byte-exact (non-ASCII i
 });
 
 test('bytes a crash left after the last indexed payload are never read, and appends continue after them', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'fp-eventlog-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const path = join(dir, 'events.db');
+  const { path } = await tempDatabase(t);
   let store = openSqliteStore(path);
   await store.events.append([ev('c1')]);
   await store.close();
@@ -127,9 +127,7 @@ test('bytes a crash left after the last indexed payload are never read, and appe
 });
 
 test('rows stored with their payload inline (before the segment log) are still read', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'fp-eventlog-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const path = join(dir, 'events.db');
+  const { path } = await tempDatabase(t);
   let store = openSqliteStore(path);
   await store.close();
   const db = new BetterSqlite3(path);
@@ -181,9 +179,7 @@ function logWithoutIndex(path: string, events: StoredEvent[], cut?: number): voi
 }
 
 test('groups synced to the segment log whose index commit a crash lost are indexed again at the next start, once', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'fp-eventlog-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const path = join(dir, 'events.db');
+  const { path } = await tempDatabase(t);
   let store = openSqliteStore(path);
   await store.events.append([ev('r1')]);
   await store.close();
@@ -207,9 +203,7 @@ test('groups synced to the segment log whose index commit a crash lost are index
 });
 
 test('a torn group at the end of a segment is never indexed; the whole groups before it are', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'fp-eventlog-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const path = join(dir, 'events.db');
+  const { path } = await tempDatabase(t);
   let store = openSqliteStore(path);
   await store.close();
   logWithoutIndex(path, [ev('w1')]);
@@ -229,9 +223,7 @@ test('a torn group at the end of a segment is never indexed; the whole groups be
 });
 
 test('two event logs on one database (two processes during a restart) store a messageId once, whichever gets it first', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'fp-eventlog-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const path = join(dir, 'events.db');
+  const { path } = await tempDatabase(t);
   const a = openSqliteStore(path);
   const b = openSqliteStore(path);
   t.after(async () => { await a.close(); await b.close(); });
@@ -244,9 +236,7 @@ test('two event logs on one database (two processes during a restart) store a me
 });
 
 test('a store alone on its database holds its write transaction across groups; reads through it see every resolved append', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'fp-eventlog-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const path = join(dir, 'events.db');
+  const { path } = await tempDatabase(t);
   // Held until something asks: no timer lets go within the test.
   const store = openSqliteStore(path, { holdMs: 600_000 });
   t.after(() => store.close());
@@ -265,10 +255,9 @@ test('a store alone on its database holds its write transaction across groups; r
 });
 
 test('control-plane writes on the main connection never wait out a transaction the event writer holds', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'fp-eventlog-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  const { path } = await tempDatabase(t);
   // Held until something asks: a write that waited for the writer's own timer would time out.
-  const store = openSqliteStore(join(dir, 'events.db'), { holdMs: 600_000 });
+  const store = openSqliteStore(path, { holdMs: 600_000 });
   t.after(() => store.close());
   // The writer thread is running (and holding) before the load starts.
   await store.events.append([ev('c-first')]);
@@ -297,9 +286,7 @@ test('control-plane writes on the main connection never wait out a transaction t
 });
 
 test('closing a store (twice at once, too) leaves each segment exactly its groups, with no zeros written ahead', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'fp-eventlog-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const path = join(dir, 'events.db');
+  const { path } = await tempDatabase(t);
   const store = openSqliteStore(path);
   for (let i = 0; i < 3; i++) await store.events.append([ev(`z${i}`)]);
   const closes = [store.close(), store.close()];
@@ -318,9 +305,7 @@ test('closing a store (twice at once, too) leaves each segment exactly its group
 });
 
 test('a second store opening the database makes a holding writer let go: its first appends see every acknowledged event', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'fp-eventlog-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const path = join(dir, 'events.db');
+  const { path } = await tempDatabase(t);
   const a = openSqliteStore(path, { holdMs: 600_000 });
   let b: ReturnType<typeof openSqliteStore> | undefined;
   t.after(async () => { await a.close(); await b?.close(); });
@@ -345,9 +330,7 @@ test('a second store opening the database makes a holding writer let go: its fir
 });
 
 test('deduplication covers the configured window of latest events, also after a restart', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'fp-eventlog-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const path = join(dir, 'events.db');
+  const { path } = await tempDatabase(t);
   let store = openSqliteStore(path, { dedupWindowEvents: 3 });
   for (const m of ['d1', 'd2', 'd3', 'd4', 'd5']) await store.events.append([ev(m)]);
   assert.deepEqual(await store.events.append([ev('d5'), ev('d4'), ev('d3')]), { stored: 0, duplicates: 3 });
@@ -361,9 +344,7 @@ test('deduplication covers the configured window of latest events, also after a 
 });
 
 test('a messageId with a lone surrogate is one key before and after a restart and across event logs', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'fp-eventlog-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const path = join(dir, 'events.db');
+  const { path } = await tempDatabase(t);
   let store = openSqliteStore(path);
   assert.deepEqual(await store.events.append([ev('msg-\ud800'), ev('msg-\ud800')]), { stored: 1, duplicates: 1 });
   await store.close();
@@ -377,9 +358,7 @@ test('a messageId with a lone surrogate is one key before and after a restart an
 });
 
 test('recovery leaves alone the segments of a writer still running in another process, and takes them once it is gone', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'fp-eventlog-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const path = join(dir, 'events.db');
+  const { path } = await tempDatabase(t);
   (await openSqliteStore(path)).close();
   const child = spawn('sleep', ['30'], { stdio: 'ignore' });
   t.after(() => child.kill('SIGKILL'));
@@ -401,9 +380,7 @@ test('recovery leaves alone the segments of a writer still running in another pr
 });
 
 test('opening never throws on what else the segment folder holds, and indexes no group whose header names other events', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'fp-eventlog-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const path = join(dir, 'events.db');
+  const { dir, path } = await tempDatabase(t);
   (await openSqliteStore(path)).close();
   const segs = segmentsDirFor(path);
   await mkdir(join(segs, '00000009.jsonl'), { recursive: true });
@@ -428,9 +405,7 @@ test('opening never throws on what else the segment folder holds, and indexes no
 });
 
 test('a marker folder that cannot be used (a file in its place) leaves the store opening and storing as ever', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'fp-eventlog-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const path = join(dir, 'events.db');
+  const { path } = await tempDatabase(t);
   await mkdir(segmentsDirFor(path), { recursive: true });
   await appendFile(join(segmentsDirFor(path), '.stores'), 'not a folder');
   const store = openSqliteStore(path);
@@ -440,8 +415,7 @@ test('a marker folder that cannot be used (a file in its place) leaves the store
 });
 
 test('processes opening a new database at the same moment apply each migration once', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'fp-eventlog-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  const { dir } = await tempDatabase(t);
   const entry = new URL('./sqlite-store.ts', import.meta.url).href;
   const script = `const { openSqliteStore } = await import(${JSON.stringify(entry)}); const at = Number(process.argv[2]);
     while (Date.now() < at) {}
@@ -457,9 +431,7 @@ test('processes opening a new database at the same moment apply each migration o
 });
 
 test('a segment of a writer on another host (a shared volume) is left alone while it changes, and recovered once quiet', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'fp-eventlog-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const path = join(dir, 'events.db');
+  const { path } = await tempDatabase(t);
   (await openSqliteStore(path)).close();
   const owner = { pid: 1, boot: 'elsewhere', start: '1', writer: 'w-remote', host: `${hostname()}-other` };
   const encoded = encodeEvents([ev('far1')]);

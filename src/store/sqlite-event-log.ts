@@ -70,8 +70,8 @@ export class SqliteEventLog implements EventLog {
   private readonly segments: SegmentReader | undefined;
 
   private readonly dedupWindow: number;
-  private readonly storeMarker: string | undefined;
-  private readonly holdMs: number | undefined;
+  /** What the writer thread is told of holding its transaction (see {@link EventLogOptions}). */
+  private readonly holding: Pick<WriterData, 'storeMarker' | 'holdMs'>;
   private nextSync = 0;
   private readonly syncs = new Map<number, () => void>();
   /** Shared with the writer thread (see LockState in sqlite-event-worker.ts). */
@@ -79,8 +79,7 @@ export class SqliteEventLog implements EventLog {
 
   constructor(private readonly db: Database, opts: EventLogOptions = {}) {
     this.dedupWindow = opts.dedupWindowEvents ?? DEDUP_WINDOW_EVENTS;
-    this.storeMarker = opts.storeMarker;
-    this.holdMs = opts.holdMs;
+    this.holding = { ...(opts.storeMarker === undefined ? {} : { storeMarker: opts.storeMarker }), ...(opts.holdMs === undefined ? {} : { holdMs: opts.holdMs }) };
     this.commitHere = db.memory || db.readonly ? createEventWriter(db, undefined, this.dedupWindow) : undefined;
     this.segments = db.memory ? undefined : new SegmentReader(segmentsDirFor(db.name));
     if (!db.memory && !db.readonly) this.recovered = recoverEventIndex(db, segmentsDirFor(db.name), { dedupWindow: this.dedupWindow, liveWriters: LIVE_WRITERS });
@@ -168,7 +167,7 @@ export class SqliteEventLog implements EventLog {
   private writer(): Worker {
     if (this.worker !== undefined) return this.worker;
     const id = randomUUID();
-    const data: WriterData = { path: this.db.name, segmentsDir: segmentsDirFor(this.db.name), dedupWindow: this.dedupWindow, writer: id, ...(this.storeMarker === undefined ? {} : { storeMarker: this.storeMarker }), ...(this.holdMs === undefined ? {} : { holdMs: this.holdMs }), lock: this.lock.buffer as SharedArrayBuffer };
+    const data: WriterData = { path: this.db.name, segmentsDir: segmentsDirFor(this.db.name), dedupWindow: this.dedupWindow, writer: id, ...this.holding, lock: this.lock.buffer as SharedArrayBuffer };
     // The worker loads TypeScript through tsx like the main thread (loader hooks are per thread).
     const api = import.meta.resolve('tsx/esm/api');
     const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(WORKER_ENTRY)}); })`;
